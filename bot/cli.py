@@ -1,0 +1,180 @@
+"""`talks`: build the index and ask questions from the terminal.
+
+Examples:
+    talks index                                  # build or rebuild the index from corpus/
+    talks ask "who leads Ukraine's delegation"   # answer with verified quotes
+    talks ask --json "where did the delegations meet"
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from index.errors import IndexNotFoundError, QuestionError, TalksError
+from index.models import Answer
+
+NOT_IN_SOURCES = "Not in my sources: the indexed articles do not answer this question."
+USAGE_EXAMPLE = 'usage: talks ask "who leads Ukraine\'s delegation"'
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talks",
+        description="Answers questions about the Ukraine–Russia peace talks with verbatim quotes "
+        "from the articles in the corpus.",
+        epilog="Settings come from TALKS_* environment variables (see README.md); flags win.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def paths(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)"
+        )
+        p.add_argument(
+            "--index", type=Path, help="index folder (TALKS_INDEX_DIR, default .talks-index/)"
+        )
+
+    p_index = sub.add_parser(
+        "index",
+        help="build the index from the corpus",
+        description=(
+            "Reads every article in the corpus, cuts it into passages, embeds them and publishes a "
+            "new index version atomically (the old one keeps serving until the new one is complete)."
+        ),
+    )
+    paths(p_index)
+    p_ask = sub.add_parser(
+        "ask",
+        help="answer a question with quotes",
+        description=(
+            "Answers QUESTION with a sentence from the articles and up to three verbatim quotes, or "
+            "says the sources do not cover it. Builds the index first if there is none."
+        ),
+    )
+    p_ask.add_argument("question", nargs="*", metavar="QUESTION")
+    p_ask.add_argument("--json", action="store_true", help="print one JSON object")
+    paths(p_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        from bot.settings import Settings
+
+        settings = Settings.from_env()
+        overrides = {}
+        if args.corpus is not None:
+            overrides["corpus_dir"] = args.corpus
+        if args.index is not None:
+            overrides["index_dir"] = args.index
+        settings = settings.model_copy(update=overrides)
+        if args.command == "index":
+            return _cmd_index(settings)
+        return _cmd_ask(settings, " ".join(args.question), as_json=args.json)
+    except QuestionError as exc:
+        print(f"talks: {exc}\n{USAGE_EXAMPLE}", file=sys.stderr)
+        return 2
+    except TalksError as exc:
+        print(f"talks: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("talks: interrupted", file=sys.stderr)
+        return 130
+
+
+def _load_encoder(threads: int):
+    from index.encoder import MiniLMEncoder
+
+    return MiniLMEncoder(threads=threads)
+
+
+def _build(settings, encoder) -> None:
+    from tqdm import tqdm
+
+    from index.builder import build_index
+    from index.encoder import set_threads
+
+    set_threads(settings.index_threads)
+    bar = tqdm(total=0, unit="text", desc="Embedding", file=sys.stderr, disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = build_index(settings.corpus_dir, settings.index_dir, encoder, progress=progress)
+    finally:
+        bar.close()
+    for problem in report.problems:
+        print(f"talks: skipped {problem}", file=sys.stderr)
+    print(report.summary(settings.index_dir), file=sys.stderr)
+
+
+def _cmd_index(settings) -> int:
+    from index.corpus import load_corpus
+
+    load_corpus(settings.corpus_dir)  # fail fast on a missing or empty corpus, before the model
+    _build(settings, _load_encoder(settings.index_threads))
+    return 0
+
+
+def _cmd_ask(settings, question: str, *, as_json: bool) -> int:
+    from index.answering import answer, validate_question
+    from index.corpus import fingerprint
+    from index.encoder import set_threads
+    from index.retriever import Retriever
+    from index.store import read_manifest
+
+    question = validate_question(question, settings.max_question_chars)
+    corpus_print = None
+    if settings.corpus_dir.is_dir():
+        corpus_print = fingerprint(settings.corpus_dir)
+    try:
+        read_manifest(settings.index_dir)
+        encoder = _load_encoder(settings.query_threads)
+    except IndexNotFoundError:
+        print(
+            f"talks: no index at {settings.index_dir} yet: building it from {settings.corpus_dir} "
+            "(first run)",
+            file=sys.stderr,
+        )
+        encoder = _load_encoder(settings.index_threads)
+        _build(settings, encoder)
+    set_threads(settings.query_threads)
+    retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
+    result = answer(question, retriever, settings.answer_params())
+    print(render_json(result) if as_json else render_text(result))
+    return 0
+
+
+def render_json(result: Answer) -> str:
+    return result.model_dump_json()
+
+
+def render_text(result: Answer) -> str:
+    """Plain-text answer for the terminal."""
+    if not result.answered:
+        return NOT_IN_SOURCES
+    lines = [textwrap.fill(result.answer or "", width=100), "", "Quotes:"]
+    for n, quote in enumerate(result.quotes, 1):
+        lines.append(
+            textwrap.fill(
+                f"“{quote.text}”", width=96, initial_indent=f"[{n}] ", subsequent_indent="    "
+            )
+        )
+        date = quote.published.isoformat() if quote.published else "date unknown"
+        lines.append(f"    — {quote.title} ({date})")
+        if quote.url:
+            lines.append(f"      {quote.url}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

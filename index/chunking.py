@@ -1,0 +1,207 @@
+"""Cuts articles into sentences and passages that keep the article's exact text and offsets.
+
+Paragraph (blank line, list item or heading) → sentences (pysbd, rule-based, offline) → windows of
+a few consecutive sentences, never across paragraphs. A sentence already seen earlier in the corpus
+is dropped (articles repeat blocks; wire copies repeat each other), and a passage whose word
+3-shingles mostly match an earlier passage is dropped as a near-duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from index.models import Article, ChunkingParams, Passage, Sentence
+
+# A list item or heading marker at the start of a line: its text is the block, the marker is not.
+_MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]?)")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Chunks:
+    """Sentences and passages of a whole corpus, in article order."""
+
+    sentences: list[Sentence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    duplicate_sentences: int = 0
+    near_duplicate_passages: int = 0
+
+
+def blocks(body: str) -> Iterator[tuple[int, int]]:
+    """Character spans of the paragraphs of body: blank-line separated, list items and headings
+    on their own, markers excluded, surrounding whitespace excluded."""
+    pos = 0
+    para_start: int | None = None
+    para_end = 0
+    for line in body.split("\n"):
+        line_start, line_end = pos, pos + len(line)
+        pos = line_end + 1
+        marker = _MARKER.match(line)
+        if not line.strip() or marker:
+            if para_start is not None:
+                yield para_start, para_end
+                para_start = None
+            if marker and line[marker.end() :].strip():
+                start = line_start + marker.end()
+                yield _trim(body, start, line_end)
+            continue
+        if para_start is None:
+            para_start = line_start
+        para_end = line_end
+    if para_start is not None:
+        yield para_start, para_end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@lru_cache(maxsize=8)
+def _segmenter(language: str):
+    import pysbd
+
+    try:
+        return pysbd.Segmenter(language=language, clean=False)
+    except ValueError:  # a language pysbd does not know
+        return pysbd.Segmenter(language="en", clean=False)
+
+
+def sentence_spans(text: str, start: int, end: int, language: str = "en") -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], as offsets into text."""
+    # Newlines inside a paragraph are hard wraps, not sentence ends: hide them from the
+    # segmenter. Replacing one character by one keeps every offset valid.
+    block = text[start:end].replace("\n", " ")
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for segment in _segmenter(language).segment(block):
+        piece = segment.strip()
+        if not piece:
+            continue
+        found = block.find(piece, cursor)
+        if found < 0:  # the segmenter altered the text: fall back to a plain rule for this block
+            return _regex_spans(text, start, end)
+        spans.append((start + found, start + found + len(piece)))
+        cursor = found + len(piece)
+    return spans
+
+
+def _regex_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    for match in re.finditer(r"\S.*?(?:[.!?…]+[\"'”»)]*(?=\s)|$)", text[start:end], re.S):
+        s, e = _trim(text, start + match.start(), start + match.end())
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def sentence_key(text: str) -> str:
+    """What counts as 'the same sentence': case, spacing and punctuation ignored."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _shingles(text: str) -> set[int]:
+    words = _WORD.findall(text.lower())
+    if len(words) < 3:
+        return {zlib.crc32(" ".join(words).encode())}
+    return {zlib.crc32(" ".join(words[i : i + 3]).encode()) for i in range(len(words) - 2)}
+
+
+class _NearDuplicates:
+    """Jaccard similarity of word 3-shingles against every passage kept so far (inverted index)."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.postings: dict[int, list[int]] = {}
+        self.sizes: list[int] = []
+
+    def seen(self, text: str) -> bool:
+        shingles = _shingles(text)
+        overlap: Counter[int] = Counter()
+        for shingle in shingles:
+            overlap.update(self.postings.get(shingle, ()))
+        for other, shared in overlap.items():
+            if shared / (len(shingles) + self.sizes[other] - shared) >= self.threshold:
+                return True
+        return False
+
+    def add(self, text: str) -> None:
+        shingles = _shingles(text)
+        idx = len(self.sizes)
+        self.sizes.append(len(shingles))
+        for shingle in shingles:
+            self.postings.setdefault(shingle, []).append(idx)
+
+
+def _windows(run: list[tuple[int, int]], params: ChunkingParams) -> Iterator[list[int]]:
+    """Index windows over a run of sentence spans: up to `window` sentences and `max_chars`
+    characters, neighbouring windows sharing `overlap` sentences."""
+    i = 0
+    while i < len(run):
+        j = i + 1
+        while j < len(run) and j - i < params.window and run[j][1] - run[i][0] <= params.max_chars:
+            j += 1
+        yield list(range(i, j))
+        if j >= len(run):
+            break
+        i = max(i + 1, j - params.overlap)
+
+
+def chunk_corpus(articles: Iterable[Article], params: ChunkingParams | None = None) -> Chunks:
+    """Sentences and passages for all articles; earlier articles win duplicates, so pass them
+    oldest first."""
+    params = params or ChunkingParams()
+    out = Chunks()
+    seen_sentences: set[str] = set()
+    near = _NearDuplicates(params.near_duplicate_jaccard)
+    for article in articles:
+        body = article.body
+        sentence_ids: dict[int, int] = {}  # sentence start offset -> id, within this article
+        for b_start, b_end in blocks(body):
+            # Runs of consecutive sentences not seen before; a duplicate breaks the run.
+            runs: list[list[tuple[int, int]]] = [[]]
+            for s, e in sentence_spans(body, b_start, b_end, article.language):
+                key = sentence_key(body[s:e])
+                if not key:
+                    continue
+                if len(key) >= 20 and key in seen_sentences:
+                    out.duplicate_sentences += 1
+                    if runs[-1]:
+                        runs.append([])
+                    continue
+                seen_sentences.add(key)
+                runs[-1].append((s, e))
+            for run in runs:
+                for window in _windows(run, params):
+                    start, end = run[window[0]][0], run[window[-1]][1]
+                    text = body[start:end]
+                    if near.seen(text):
+                        out.near_duplicate_passages += 1
+                        continue
+                    near.add(text)
+                    ids = []
+                    for k in window:
+                        s, e = run[k]
+                        if s not in sentence_ids:  # else shared with the previous window
+                            sentence_ids[s] = len(out.sentences)
+                            out.sentences.append(Sentence(article_id=article.id, start=s, end=e))
+                        ids.append(sentence_ids[s])
+                    out.passages.append(
+                        Passage(
+                            article_id=article.id, start=start, end=end, text=text, sentence_ids=ids
+                        )
+                    )
+    return out
+
+
+def embedding_text(text: str) -> str:
+    """Whitespace collapsed, for the encoder only; the stored text stays verbatim."""
+    return " ".join(text.split())

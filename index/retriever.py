@@ -1,0 +1,60 @@
+"""Loads an index with its encoder and finds the passages nearest to a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.encoder import Encoder, model_identity
+from index.models import ChunkingParams
+from index.store import IndexData, check_compatible, load_index, read_manifest
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage: its row in the index and its cosine similarity to the question."""
+
+    passage_id: int
+    score: float
+
+
+class Retriever:
+    """An index in memory plus the encoder it was built with."""
+
+    def __init__(self, data: IndexData, encoder: Encoder) -> None:
+        self.data = data
+        self.encoder = encoder
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path,
+        encoder: Encoder,
+        *,
+        corpus_fingerprint: str | None = None,
+        chunking: ChunkingParams | None = None,
+    ) -> Retriever:
+        """Load index_dir after checking it matches this code (and the corpus, if given)."""
+        manifest = read_manifest(index_dir)
+        check_compatible(
+            manifest,
+            index_dir=Path(index_dir),
+            model=model_identity(),
+            chunking=chunking or ChunkingParams(),
+            corpus_fingerprint=corpus_fingerprint,
+        )
+        return cls(load_index(index_dir), encoder)
+
+    def embed_question(self, question: str) -> np.ndarray:
+        return self.encoder.encode([" ".join(question.split())])[0]
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
+        """Top-k passages by inner product (cosine: vectors are normalized)."""
+        index = self.data.passage_index
+        k = min(k, index.ntotal)
+        if k <= 0:
+            return []
+        scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
