@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         help="build the index from the corpus",
         description=(
             "Reads every article in the corpus, cuts it into passages, embeds them and publishes a "
-            "new index version atomically (the old one keeps serving until the new one is complete)."
+            "new index version atomically (the old one serves until the new one is complete)."
         ),
     )
     paths(p_index)
@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         "ask",
         help="answer a question with quotes",
         description=(
-            "Answers QUESTION with a sentence from the articles and up to three verbatim quotes, or "
-            "says the sources do not cover it. Builds the index first if there is none."
+            "Answers QUESTION with a sentence from the articles and up to three verbatim quotes, "
+            "or says the sources do not cover it. Builds the index first if there is none."
         ),
     )
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")

@@ -1,4 +1,4 @@
-"""All settings in one pydantic model, read from TALKS_* environment variables (tests pass a dict)."""
+"""All settings in one pydantic model, read from TALKS_* variables (tests pass a dict)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,6 @@ No Telegram, no printing. Steps:
 from __future__ import annotations
 
 import logging
-import re
-from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,168 +20,10 @@ from index.chunking import sentence_key
 from index.errors import QuestionError
 from index.models import Answer, Article, Quote
 from index.retriever import Retriever
+from index.terms import WORD, content_terms, shares_terms
 
 log = logging.getLogger(__name__)
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-# Function words, question words and words that describe the asking rather than the topic.
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "wat",
-        "wht",
-        "whats",
-        "who's",
-        "what's",
-        "there's",
-        "is's",
-        "tell",
-        "say",
-        "says",
-        "said",
-        "mention",
-        "mentioned",
-        "mentions",
-        "article",
-        "articles",
-        "report",
-        "reported",
-        "reports",
-        "happen",
-        "happened",
-        "happening",
-        "regarding",
-        "according",
-        "know",
-        "known",
-        "describe",
-        "described",
-        "explain",
-        "anything",
-        "something",
-        "thing",
-        "things",
-        "please",
-    ]
-)
+_EXAMPLE = "`who leads Ukraine's delegation`"
 
 
 class AnswerParams(BaseModel):
@@ -197,6 +37,11 @@ class AnswerParams(BaseModel):
     confident_score: float = 0.50  # above: answer without asking for word overlap
     quote_margin: float = 0.10  # extra quotes must score within this of the best
     max_quote_chars: int = Field(default=450, ge=50)  # a quote with its context sentence
+    # How a sentence is ranked: its cosine, its best passage's cosine, and the IDF-weighted share
+    # of question terms it contains (names and numbers the embedding blurs).
+    sentence_weight: float = 0.5
+    passage_weight: float = 0.3
+    lexical_weight: float = 0.2
     max_question_chars: int = Field(default=1000, ge=10)
 
 
@@ -212,53 +57,11 @@ def validate_question(question: str, max_chars: int) -> str:
             f"The question is {len(text):,} characters long; please ask in at most {max_chars:,} "
             "characters."
         )
-    if not _WORD.search(text):
+    if not WORD.search(text):
         raise QuestionError(
             "The question has no words: ask something, e.g. `who leads Ukraine's delegation`."
         )
     return text
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    for suffix in ("'s", "’s", "ies", "ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def content_terms(text: str) -> set[str]:
-    """Lower-cased stems of the words that carry meaning."""
-    return {
-        _stem(w)
-        for w in (m.group().lower() for m in _WORD.finditer(text))
-        if len(w) >= 3 and w not in _STOPWORDS
-    }
-
-
-def _within_edits(a: str, b: str, limit: int) -> bool:
-    if abs(len(a) - len(b)) > limit:
-        return False
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return False
-        previous = current
-    return previous[-1] <= limit
-
-
-def shares_terms(question_terms: set[str], text: str) -> bool:
-    """True if any question term occurs in text, allowing one typo in words of 5+ letters."""
-    terms = content_terms(text)
-    for q in question_terms:
-        if q in terms:
-            return True
-        if len(q) >= 5 and any(_within_edits(q, t, 2 if len(q) >= 8 else 1) for t in terms):
-            return True
-    return False
 
 
 def verify_quote(article: Article, start: int, end: int, text: str) -> bool:
@@ -276,10 +79,17 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     params = params or AnswerParams()
     question = validate_question(question, params.max_question_chars)
     data = retriever.data
-    query = retriever.embed_question(question)
+    weights = retriever.term_weights
+    searched = weights.correct(question)  # misspelled names → the corpus's spelling
+    query = retriever.embed_question(searched)
     hits = retriever.search(query, params.top_k)
     if not hits:
         return not_answered(question)
+
+    def text_of(sid: int) -> tuple[Article, str]:
+        sentence = data.sentences[sid]
+        article = data.articles[sentence.article_id]
+        return article, article.body[sentence.start : sentence.end]
 
     # Every sentence of the retrieved passages, with the best score of a passage holding it.
     passage_of: dict[int, tuple[float, int]] = {}
@@ -290,23 +100,27 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     sids = np.fromiter(passage_of, dtype=np.int64)
     sentence_scores = data.sentence_vectors[sids] @ query
     passage_scores = np.array([passage_of[int(s)][0] for s in sids], dtype=np.float32)
-    combined = 0.6 * sentence_scores + 0.4 * passage_scores
-
-    def text_of(sid: int) -> tuple[Article, str]:
-        sentence = data.sentences[sid]
-        article = data.articles[sentence.article_id]
-        return article, article.body[sentence.start : sentence.end]
+    question_terms = content_terms(searched)
+    lexical = np.array(
+        [weights.coverage(question_terms, content_terms(text_of(int(s))[1])) for s in sids],
+        dtype=np.float32,
+    )
+    combined = (
+        params.sentence_weight * sentence_scores
+        + params.passage_weight * passage_scores
+        + params.lexical_weight * lexical
+    )
 
     order = [int(i) for i in np.argsort(-combined, kind="stable")]
     # The answer must be a real statement, not a heading fragment.
-    eligible = [i for i in order if len(_WORD.findall(text_of(int(sids[i]))[1])) >= 4] or order
+    eligible = [i for i in order if len(WORD.findall(text_of(int(sids[i]))[1])) >= 4] or order
     best = eligible[0]
     relevance = float(sentence_scores[best])
     if relevance < params.min_score:
         return not_answered(question)
     if relevance < params.confident_score:
         best_passage = data.passages[passage_of[int(sids[best])][1]]
-        if not shares_terms(content_terms(question), best_passage.text):
+        if not shares_terms(question_terms, best_passage.text):
             return not_answered(question)
 
     quotes: list[Quote] = []

@@ -3,7 +3,7 @@
 Paragraph (blank line, list item or heading) → sentences (pysbd, rule-based, offline) → windows of
 a few consecutive sentences, never across paragraphs. A sentence already seen earlier in the corpus
 is dropped (articles repeat blocks; wire copies repeat each other), and a passage whose word
-3-shingles mostly match an earlier passage is dropped as a near-duplicate.
+3-shingles are mostly contained in an earlier passage is dropped as a near-duplicate.
 """
 
 from __future__ import annotations
@@ -116,28 +116,32 @@ def _shingles(text: str) -> set[int]:
 
 
 class _NearDuplicates:
-    """Jaccard similarity of word 3-shingles against every passage kept so far (inverted index)."""
+    """Is a passage mostly (by word 3-shingles) contained in one passage kept so far? Containment
+    rather than Jaccard, so a lightly edited copy of part of a passage counts too. Overlapping
+    windows of the same article share sentences on purpose and are not compared."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self.postings: dict[int, list[int]] = {}
-        self.sizes: list[int] = []
+        self.spans: list[tuple[str, int, int]] = []
 
-    def seen(self, text: str) -> bool:
+    def seen(self, article_id: str, start: int, end: int, text: str) -> bool:
         shingles = _shingles(text)
         overlap: Counter[int] = Counter()
         for shingle in shingles:
             overlap.update(self.postings.get(shingle, ()))
         for other, shared in overlap.items():
-            if shared / (len(shingles) + self.sizes[other] - shared) >= self.threshold:
+            a, s, e = self.spans[other]
+            if a == article_id and s < end and start < e:
+                continue
+            if shared / len(shingles) >= self.threshold:
                 return True
         return False
 
-    def add(self, text: str) -> None:
-        shingles = _shingles(text)
-        idx = len(self.sizes)
-        self.sizes.append(len(shingles))
-        for shingle in shingles:
+    def add(self, article_id: str, start: int, end: int, text: str) -> None:
+        idx = len(self.spans)
+        self.spans.append((article_id, start, end))
+        for shingle in _shingles(text):
             self.postings.setdefault(shingle, []).append(idx)
 
 
@@ -161,7 +165,7 @@ def chunk_corpus(articles: Iterable[Article], params: ChunkingParams | None = No
     params = params or ChunkingParams()
     out = Chunks()
     seen_sentences: set[str] = set()
-    near = _NearDuplicates(params.near_duplicate_jaccard)
+    near = _NearDuplicates(params.near_duplicate_containment)
     for article in articles:
         body = article.body
         sentence_ids: dict[int, int] = {}  # sentence start offset -> id, within this article
@@ -183,10 +187,10 @@ def chunk_corpus(articles: Iterable[Article], params: ChunkingParams | None = No
                 for window in _windows(run, params):
                     start, end = run[window[0]][0], run[window[-1]][1]
                     text = body[start:end]
-                    if near.seen(text):
+                    if near.seen(article.id, start, end, text):
                         out.near_duplicate_passages += 1
                         continue
-                    near.add(text)
+                    near.add(article.id, start, end, text)
                     ids = []
                     for k in window:
                         s, e = run[k]

@@ -69,7 +69,7 @@ class Corpus:
 
 
 def article_files(root: Path) -> list[Path]:
-    """Article files below root, sorted; README files and hidden/underscore files are not articles."""
+    """Article files below root, sorted; README and hidden/underscore files are not articles."""
     files = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
@@ -84,7 +84,7 @@ def article_files(root: Path) -> list[Path]:
 
 
 def fingerprint(root: Path, files: list[Path] | None = None) -> str:
-    """sha256 over (relative path, content hash) of every article file: changes when any file does."""
+    """sha256 over (relative path, content hash) of each article file: changes when any does."""
     digest = hashlib.sha256()
     for path in files if files is not None else article_files(root):
         digest.update(path.relative_to(root).as_posix().encode())

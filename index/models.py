@@ -54,7 +54,7 @@ class ChunkingParams(BaseModel):
     window: int = Field(default=3, ge=1, le=10)  # sentences per passage
     overlap: int = Field(default=1, ge=0, le=9)  # sentences shared by neighbouring passages
     max_chars: int = Field(default=900, ge=100)
-    near_duplicate_jaccard: float = Field(default=0.8, gt=0.0, le=1.0)
+    near_duplicate_containment: float = Field(default=0.8, gt=0.0, le=1.0)
 
 
 class Quote(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from index.encoder import Encoder, model_identity
 from index.models import ChunkingParams
 from index.store import IndexData, check_compatible, load_index, read_manifest
+from index.terms import TermWeights
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class Retriever:
             corpus_fingerprint=corpus_fingerprint,
         )
         return cls(load_index(index_dir), encoder)
+
+    @cached_property
+    def term_weights(self) -> TermWeights:
+        """IDF of terms over the indexed sentences (computed on first use)."""
+        data = self.data
+        return TermWeights(
+            data.articles[s.article_id].body[s.start : s.end] for s in data.sentences
+        )
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([" ".join(question.split())])[0]

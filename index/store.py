@@ -3,7 +3,7 @@
     INDEX_DIR/
       CURRENT                      name of the version being served (replaced in one step)
       versions/<version>/
-        manifest.json              model, dimension, chunking, corpus fingerprint, counts, file hashes
+        manifest.json              model, dimension, chunking, corpus fingerprint, counts, hashes
         articles.jsonl             one Article per line (the text quotes are checked against)
         passages.jsonl             one Passage per line; line i is row i of passages.faiss
         sentences.jsonl            one Sentence per line; line i is row i of sentences.npy
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -55,7 +56,7 @@ class Manifest(BaseModel):
     created_at: str
     talks_version: str
     model: dict[str, object]
-    chunking: ChunkingParams
+    chunking: dict[str, object]
     corpus_fingerprint: str
     articles: int
     passages: int
@@ -143,7 +144,10 @@ def write_index(
             passages=len(passages),
             sentences=len(sentences),
             files={name: _sha256(tmp / name) for name in FILES},
-            **manifest_fields,
+            **{
+                **manifest_fields,
+                "chunking": ChunkingParams.model_validate(manifest_fields["chunking"]).model_dump(),
+            },
         )
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         for name in (*FILES, "manifest.json"):
@@ -193,19 +197,38 @@ def current_version_dir(index_dir: Path) -> Path:
     path = index_dir / VERSIONS / name
     if not name or "/" in name or name.startswith(".") or not path.is_dir():
         raise IndexCorruptError(
-            f"Index at {index_dir} is damaged (CURRENT names a missing version {name!r}): {REBUILD}."
+            f"Index at {index_dir} is damaged (CURRENT names missing version {name!r}): {REBUILD}."
         )
     return path
 
 
 def read_manifest(index_dir: Path) -> Manifest:
-    """The manifest of the served version, parsed."""
+    """The manifest of the served version, parsed. An index written by another format version is
+    a mismatch (rebuild), not damage."""
     path = current_version_dir(index_dir)
     try:
-        return Manifest.model_validate_json((path / "manifest.json").read_bytes())
-    except (OSError, ValidationError, ValueError) as exc:
-        reason = "manifest.json is missing" if isinstance(exc, OSError) else "bad manifest.json"
-        raise IndexCorruptError(f"Index at {index_dir} is damaged ({reason}): {REBUILD}.") from exc
+        raw = json.loads((path / "manifest.json").read_bytes())
+    except OSError as exc:
+        raise IndexCorruptError(
+            f"Index at {index_dir} is damaged (manifest.json is missing): {REBUILD}."
+        ) from exc
+    except ValueError as exc:
+        raise IndexCorruptError(
+            f"Index at {index_dir} is damaged (manifest.json is not JSON): {REBUILD}."
+        ) from exc
+    if not isinstance(raw, dict):
+        raise IndexCorruptError(f"Index at {index_dir} is damaged (bad manifest.json): {REBUILD}.")
+    if raw.get("format") != FORMAT or raw.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"Index at {index_dir} has format {raw.get('format')} v{raw.get('format_version')}, "
+            f"this version of talks reads {FORMAT} v{FORMAT_VERSION}: {REBUILD}."
+        )
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise IndexCorruptError(
+            f"Index at {index_dir} is damaged (bad manifest.json): {REBUILD}."
+        ) from exc
 
 
 def check_compatible(
@@ -217,11 +240,6 @@ def check_compatible(
     corpus_fingerprint: str | None = None,
 ) -> None:
     """Raise IndexMismatchError if the index was built by other code or from another corpus."""
-    if manifest.format != FORMAT or manifest.format_version != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"Index at {index_dir} has format {manifest.format} v{manifest.format_version}, this "
-            f"version of talks reads v{FORMAT_VERSION}: {REBUILD}."
-        )
     if manifest.model != model:
         raise IndexMismatchError(
             f"Index at {index_dir} was built with model {manifest.model.get('name')} "
@@ -229,9 +247,9 @@ def check_compatible(
             f"talks uses {model.get('name')} ({model.get('package')} {model.get('version')}): "
             f"{REBUILD}."
         )
-    if manifest.chunking != chunking:
+    if manifest.chunking != chunking.model_dump():
         raise IndexMismatchError(
-            f"Index at {index_dir} was built with chunking {manifest.chunking.model_dump()}, this "
+            f"Index at {index_dir} was built with chunking {manifest.chunking}, this "
             f"version of talks uses {chunking.model_dump()}: {REBUILD}."
         )
     if corpus_fingerprint is not None and manifest.corpus_fingerprint != corpus_fingerprint:

@@ -1,0 +1,145 @@
+"""Words that carry meaning: tokenizing, a light stemmer, typo-tolerant matching, IDF weights.
+
+Used to break ties the embedding cannot (an exact name or number in the question) and to check,
+in the grey zone of the similarity score, that a passage shares the question's subject at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Function words, question words and words that describe the asking rather than the topic.
+_STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers him his how i if in into is it its
+    itself just me more most my no nor not now of off on once only or other our out over own
+    same she should so some such than that the their theirs them then there these they this
+    those through to too under until up very was we were what when where which while who
+    whom whose why will with would you your wat wht whats who's what's there's is's tell say
+    says said mention mentioned mentions article articles report reported reports happen
+    happened happening regarding according know known describe described explain anything
+    something thing things please
+    """.split()
+)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """A light English stemmer: plural and tense endings, so 'drones' meets 'drone'."""
+    for suffix in ("'s", "’s"):
+        if word.endswith(suffix):
+            word = word[: -len(suffix)]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ing", "ed")) and len(word) > 5:
+        return word[:-3] if word.endswith("ing") else word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased stems of the words that carry meaning."""
+    return _terms_of(m.group().lower() for m in WORD.finditer(text))
+
+
+def _terms_of(words: Iterable[str]) -> set[str]:
+    return {_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS}
+
+
+def _deletes(word: str) -> set[str]:
+    """The word and every form of it with one letter removed (symmetric-delete spelling index:
+    two words one edit or one transposition apart share a member)."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def within_edits(a: str, b: str, limit: int) -> bool:
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return False
+        previous = current
+    return previous[-1] <= limit
+
+
+def shares_terms(question_terms: set[str], text: str) -> bool:
+    """True if any question term occurs in text, allowing one typo in words of 5+ letters."""
+    terms = content_terms(text)
+    for q in question_terms:
+        if q in terms:
+            return True
+        if len(q) >= 5 and any(within_edits(q, t, 2 if len(q) >= 8 else 1) for t in terms):
+            return True
+    return False
+
+
+class TermWeights:
+    """Inverse document frequency of terms over a set of texts (sentences of the index).
+
+    A question term that never occurs gets the highest weight: an unknown name in the question
+    ("France", "Kyiv" in a corpus that never mentions them) counts heavily against a match.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        df: Counter[str] = Counter()
+        words: set[str] = set()
+        n = 0
+        for text in texts:
+            n += 1
+            lowered = [m.group().lower() for m in WORD.finditer(text)]
+            words.update(lowered)
+            df.update(_terms_of(lowered))
+        self.n = n
+        self.df = df
+        self.words = words
+        self.unseen = math.log(1 + (n + 1) / 0.5)
+        self._deletes: dict[str, set[str]] | None = None
+
+    def correct(self, question: str) -> str:
+        """The question with misspelled words replaced by the one corpus word they are a single
+        edit (or transposition) away from: 'Medinksy' → 'medinsky'. Words the corpus knows,
+        short words and ambiguous corrections are left alone."""
+        if self._deletes is None:
+            self._deletes = {}
+            for word in self.words:
+                if len(word) >= 5 and not word.isdigit():
+                    for variant in _deletes(word):
+                        self._deletes.setdefault(variant, set()).add(word)
+        out, last = [], 0
+        for match in WORD.finditer(question):
+            word = match.group().lower()
+            if len(word) < 5 or word in self.words or word in _STOPWORDS or word.isdigit():
+                continue
+            candidates: set[str] = set()
+            for variant in _deletes(word):
+                candidates |= self._deletes.get(variant, set())
+            candidates.discard(word)
+            if len(candidates) == 1:
+                out.append(question[last : match.start()])
+                out.append(candidates.pop())
+                last = match.end()
+        out.append(question[last:])
+        return "".join(out)
+
+    def idf(self, term: str) -> float:
+        count = self.df.get(term, 0)
+        return math.log(1 + (self.n + 1) / (count + 0.5)) if count else self.unseen
+
+    def coverage(self, question_terms: set[str], text_terms: set[str]) -> float:
+        """Share of the question's term weight found in the text (0..1)."""
+        total = sum(self.idf(t) for t in question_terms)
+        if total <= 0:
+            return 0.0
+        return sum(self.idf(t) for t in question_terms if t in text_terms) / total

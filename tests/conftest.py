@@ -1,0 +1,76 @@
+"""Shared fixtures. The real model and real FAISS are loaded once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = ROOT / "corpus"
+TEST_CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
+DEV_QUESTIONS = ROOT.parent / "shared" / "dev_questions.jsonl"
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's TALKS_* settings."""
+    for key in list(os.environ):
+        if key.startswith("TALKS_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from index.encoder import MiniLMEncoder
+
+    return MiniLMEncoder(threads=1)
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder) -> Path:
+    """The real corpus/ built into a session-wide index."""
+    from index.builder import build_index
+
+    out = tmp_path_factory.mktemp("seed-index")
+    build_index(SEED_CORPUS, out, encoder)
+    return out
+
+
+@pytest.fixture(scope="session")
+def seed_retriever(seed_index: Path, encoder):
+    from index.retriever import Retriever
+
+    return Retriever.open(seed_index, encoder)
+
+
+@pytest.fixture(scope="session")
+def mixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed article plus the labelled test articles (.md, Cyrillic .md, .txt, .html)."""
+    out = tmp_path_factory.mktemp("mixed-corpus")
+    for src in [*SEED_CORPUS.glob("*.md"), *TEST_CORPUS.iterdir()]:
+        if src.name.lower() != "readme.md":
+            shutil.copy(src, out / src.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mixed_retriever(tmp_path_factory: pytest.TempPathFactory, mixed_corpus: Path, encoder):
+    from index.builder import build_index
+    from index.retriever import Retriever
+
+    out = tmp_path_factory.mktemp("mixed-index")
+    build_index(mixed_corpus, out, encoder)
+    return Retriever.open(out, encoder)
+
+
+def dev_questions() -> list[dict]:
+    if not DEV_QUESTIONS.is_file():
+        pytest.fail(f"{DEV_QUESTIONS} is missing: the shared/ folder must sit beside the repo")
+    return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
