@@ -1,0 +1,196 @@
+"""The real `talks` command in a subprocess: first-run build, answers, JSON, bad input, bad index."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_CORPUS, TEST_CORPUS
+
+pytestmark = pytest.mark.model
+TALKS = shutil.which("talks")
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=timeout, env=full_env
+    )
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A corpus (seed + test articles + one malformed file) and a built index, shared by the
+    module's read-only tests."""
+    root = tmp_path_factory.mktemp("cli")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for src in [*SEED_CORPUS.glob("*.md"), *TEST_CORPUS.iterdir()]:
+        if src.name.lower() != "readme.md":
+            shutil.copy(src, corpus / src.name)
+    (corpus / "broken.md").write_text("---\ntitle: Missing the rest\n---\n\nSome words here.\n")
+    index = root / "index"
+    result = run("index", "--corpus", str(corpus), "--index", str(index))
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "corpus": corpus, "index": index, "build_stderr": result.stderr}
+
+
+def test_index_prints_summary_and_reports_the_malformed_article(workspace: dict) -> None:
+    stderr = str(workspace["build_stderr"])
+    assert "skipped broken.md" in stderr and "published" in stderr
+    summary = [line for line in stderr.splitlines() if line.startswith("Indexed ")]
+    assert summary, stderr
+    assert "Indexed 5 articles, 1 skipped:" in summary[0]
+    assert " passages" in summary[0] and " s → " in summary[0]
+
+
+def test_ask_json_has_the_promised_shape_and_verbatim_quotes(workspace: dict) -> None:
+    result = run("ask", "--json", "who leads Ukraine's delegation", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["question"] == "who leads Ukraine's delegation"
+    assert data["answered"] is True
+    assert "Umerov" in data["answer"]
+    assert 1 <= len(data["quotes"]) <= 3
+    bodies = {}
+    for line in (workspace["index"] / "versions").glob("*/articles.jsonl"):
+        for row in line.read_text(encoding="utf-8").splitlines():
+            article = json.loads(row)
+            bodies[article["id"]] = article["body"]
+    for quote in data["quotes"]:
+        assert {"text", "title", "url", "published", "article_id", "start", "end", "score"} <= quote.keys()
+        assert bodies[quote["article_id"]][quote["start"] : quote["end"]] == quote["text"]
+    # and the same text is in the article file the editor wrote
+    source = (workspace["corpus"] / "2025-06-02-ukraine-russia-talks-turkey.md").read_text(encoding="utf-8")
+    assert data["quotes"][0]["text"] in source
+
+
+def test_ask_text_output_names_title_date_and_link(workspace: dict) -> None:
+    result = run("ask", "Where did the delegations meet?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    assert result.returncode == 0, result.stderr
+    assert "Istanbul" in result.stdout
+    assert "Quotes:" in result.stdout
+    assert "(2025-06-02)" in result.stdout and "https://" in result.stdout
+
+
+def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> None:
+    result = run("ask", "--json", "What is the weather in Kyiv tomorrow?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "question": "What is the weather in Kyiv tomorrow?",
+        "answered": False,
+        "answer": None,
+        "quotes": [],
+    }
+    result = run("ask", "Who is the president of France?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    assert result.returncode == 0
+    assert "Not in my sources" in result.stdout
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t "])
+def test_empty_question_gets_usage_and_nonzero_exit(workspace: dict, question: str) -> None:
+    result = run("ask", question, "--index", str(workspace["index"]), "--corpus", str(workspace["corpus"]))
+    assert result.returncode == 2
+    assert "empty" in result.stderr and "usage: talks ask" in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_question_at_all_gets_usage(workspace: dict) -> None:
+    result = run("ask", "--index", str(workspace["index"]))
+    assert result.returncode == 2 and "usage" in result.stderr
+
+
+def test_huge_question_is_refused_fast_and_cleanly(workspace: dict) -> None:
+    started = time.perf_counter()
+    result = run("ask", "why?" * 2500, "--index", str(workspace["index"]), "--corpus", str(workspace["corpus"]))
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 2
+    assert "10,000 characters" in result.stderr and "at most 1,000" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < 30  # refused before the model is even loaded
+
+
+def test_first_ask_builds_the_index_then_reuses_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    index = tmp_path / "idx"
+    env = {"TALKS_CORPUS_DIR": str(corpus), "TALKS_INDEX_DIR": str(index)}
+    first = run("ask", "--json", "Who is Vladimir Medinsky?", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "building it" in first.stderr and "Indexed 1 article" in first.stderr
+    assert "aide" in json.loads(first.stdout)["answer"]
+    version = (index / "CURRENT").read_text()
+    second = run("ask", "--json", "Who is Vladimir Medinsky?", env=env)
+    assert second.returncode == 0
+    assert "building" not in second.stderr
+    assert (index / "CURRENT").read_text() == version
+    assert json.loads(second.stdout) == json.loads(first.stdout)
+
+
+def test_changed_corpus_is_refused_until_reindexed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    index = tmp_path / "idx"
+    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    shutil.copy(TEST_CORPUS / "2025-05-16-prisoner-exchange.md", corpus)
+    stale = run("ask", "how many prisoners", "--corpus", str(corpus), "--index", str(index))
+    assert stale.returncode == 1
+    assert "corpus has changed" in stale.stderr and "talks index" in stale.stderr
+    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    fresh = run("ask", "--json", "how many prisoners of war will be exchanged", "--corpus", str(corpus), "--index", str(index))
+    assert fresh.returncode == 0
+    assert "1,000" in json.loads(fresh.stdout)["answer"]
+
+
+def test_corrupt_index_says_how_to_rebuild_and_rebuild_recovers(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    index = tmp_path / "idx"
+    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    version = (index / "CURRENT").read_text().strip()
+    (index / "versions" / version / "passages.faiss").write_bytes(b"garbage")
+    broken = run("ask", "who leads Ukraine's delegation", "--corpus", str(corpus), "--index", str(index))
+    assert broken.returncode == 1
+    assert "damaged" in broken.stderr and "talks index" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    fixed = run("ask", "who leads Ukraine's delegation", "--corpus", str(corpus), "--index", str(index))
+    assert fixed.returncode == 0 and "Umerov" in fixed.stdout
+
+
+def test_empty_or_missing_corpus_is_a_clear_message(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("docs only")
+    result = run("index", "--corpus", str(empty), "--index", str(tmp_path / "i"))
+    assert result.returncode == 1
+    assert "has no articles" in result.stderr and "Traceback" not in result.stderr
+    result = run("ask", "who?", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
+    assert result.returncode == 1
+    assert "No corpus folder" in result.stderr
+
+
+def test_corpus_of_only_malformed_articles_names_them(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("no front matter here, just text in a file\n")
+    result = run("index", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
+    assert result.returncode == 1
+    assert "a.md" in result.stderr and "front matter" in result.stderr
+    assert not (tmp_path / "i" / "CURRENT").exists()
+
+
+def test_bad_setting_is_reported_by_name(tmp_path: Path) -> None:
+    result = run("ask", "who?", env={"TALKS_TOP_K": "zero"})
+    assert result.returncode == 1 and "TALKS_TOP_K" in result.stderr
+    result = run("ask", "who?", env={"TALKS_TOPK": "3"})
+    assert result.returncode == 1 and "Unknown setting TALKS_TOPK" in result.stderr
