@@ -18,13 +18,23 @@ pytestmark = pytest.mark.model
 TALKS = shutil.which("talks")
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
     command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
     full_env.update(env or {})
     return subprocess.run(
         [*command, *args], capture_output=True, text=True, timeout=timeout, env=full_env
     )
+
+
+def at(corpus: Path, index: Path) -> tuple[str, ...]:
+    return ("--corpus", str(corpus), "--index", str(index))
+
+
+def where(workspace: dict) -> tuple[str, ...]:
+    return at(workspace["corpus"], workspace["index"])
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +49,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
             shutil.copy(src, corpus / src.name)
     (corpus / "broken.md").write_text("---\ntitle: Missing the rest\n---\n\nSome words here.\n")
     index = root / "index"
-    result = run("index", "--corpus", str(corpus), "--index", str(index))
+    result = run("index", *at(corpus, index))
     assert result.returncode == 0, result.stderr
     return {"root": root, "corpus": corpus, "index": index, "build_stderr": result.stderr}
 
@@ -54,7 +64,7 @@ def test_index_prints_summary_and_reports_the_malformed_article(workspace: dict)
 
 
 def test_ask_json_has_the_promised_shape_and_verbatim_quotes(workspace: dict) -> None:
-    result = run("ask", "--json", "who leads Ukraine's delegation", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    result = run("ask", "--json", "who leads Ukraine's delegation", *where(workspace))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["question"] == "who leads Ukraine's delegation"
@@ -67,15 +77,26 @@ def test_ask_json_has_the_promised_shape_and_verbatim_quotes(workspace: dict) ->
             article = json.loads(row)
             bodies[article["id"]] = article["body"]
     for quote in data["quotes"]:
-        assert {"text", "title", "url", "published", "article_id", "start", "end", "score"} <= quote.keys()
+        assert {
+            "text",
+            "title",
+            "url",
+            "published",
+            "article_id",
+            "start",
+            "end",
+            "score",
+        } <= quote.keys()
         assert bodies[quote["article_id"]][quote["start"] : quote["end"]] == quote["text"]
     # and the same text is in the article file the editor wrote
-    source = (workspace["corpus"] / "2025-06-02-ukraine-russia-talks-turkey.md").read_text(encoding="utf-8")
+    source = (workspace["corpus"] / "2025-06-02-ukraine-russia-talks-turkey.md").read_text(
+        encoding="utf-8"
+    )
     assert data["quotes"][0]["text"] in source
 
 
 def test_ask_text_output_names_title_date_and_link(workspace: dict) -> None:
-    result = run("ask", "Where did the delegations meet?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    result = run("ask", "Where did the delegations meet?", *where(workspace))
     assert result.returncode == 0, result.stderr
     assert "Istanbul" in result.stdout
     assert "Quotes:" in result.stdout
@@ -83,7 +104,7 @@ def test_ask_text_output_names_title_date_and_link(workspace: dict) -> None:
 
 
 def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> None:
-    result = run("ask", "--json", "What is the weather in Kyiv tomorrow?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    result = run("ask", "--json", "What is the weather in Kyiv tomorrow?", *where(workspace))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "question": "What is the weather in Kyiv tomorrow?",
@@ -91,14 +112,14 @@ def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> N
         "answer": None,
         "quotes": [],
     }
-    result = run("ask", "Who is the president of France?", "--corpus", str(workspace["corpus"]), "--index", str(workspace["index"]))
+    result = run("ask", "Who is the president of France?", *where(workspace))
     assert result.returncode == 0
     assert "Not in my sources" in result.stdout
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t "])
 def test_empty_question_gets_usage_and_nonzero_exit(workspace: dict, question: str) -> None:
-    result = run("ask", question, "--index", str(workspace["index"]), "--corpus", str(workspace["corpus"]))
+    result = run("ask", question, *where(workspace))
     assert result.returncode == 2
     assert "empty" in result.stderr and "usage: talks ask" in result.stderr
     assert result.stdout == ""
@@ -111,7 +132,7 @@ def test_no_question_at_all_gets_usage(workspace: dict) -> None:
 
 def test_huge_question_is_refused_fast_and_cleanly(workspace: dict) -> None:
     started = time.perf_counter()
-    result = run("ask", "why?" * 2500, "--index", str(workspace["index"]), "--corpus", str(workspace["corpus"]))
+    result = run("ask", "why?" * 2500, *where(workspace))
     elapsed = time.perf_counter() - started
     assert result.returncode == 2
     assert "10,000 characters" in result.stderr and "at most 1,000" in result.stderr
@@ -140,13 +161,13 @@ def test_changed_corpus_is_refused_until_reindexed(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
     index = tmp_path / "idx"
-    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    assert run("index", *at(corpus, index)).returncode == 0
     shutil.copy(TEST_CORPUS / "2025-05-16-prisoner-exchange.md", corpus)
-    stale = run("ask", "how many prisoners", "--corpus", str(corpus), "--index", str(index))
+    stale = run("ask", "how many prisoners", *at(corpus, index))
     assert stale.returncode == 1
     assert "corpus has changed" in stale.stderr and "talks index" in stale.stderr
-    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
-    fresh = run("ask", "--json", "how many prisoners of war will be exchanged", "--corpus", str(corpus), "--index", str(index))
+    assert run("index", *at(corpus, index)).returncode == 0
+    fresh = run("ask", "--json", "how many prisoners of war will be exchanged", *at(corpus, index))
     assert fresh.returncode == 0
     assert "1,000" in json.loads(fresh.stdout)["answer"]
 
@@ -155,15 +176,15 @@ def test_corrupt_index_says_how_to_rebuild_and_rebuild_recovers(tmp_path: Path) 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
     index = tmp_path / "idx"
-    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    assert run("index", *at(corpus, index)).returncode == 0
     version = (index / "CURRENT").read_text().strip()
     (index / "versions" / version / "passages.faiss").write_bytes(b"garbage")
-    broken = run("ask", "who leads Ukraine's delegation", "--corpus", str(corpus), "--index", str(index))
+    broken = run("ask", "who leads Ukraine's delegation", *at(corpus, index))
     assert broken.returncode == 1
     assert "damaged" in broken.stderr and "talks index" in broken.stderr
     assert "Traceback" not in broken.stderr
-    assert run("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
-    fixed = run("ask", "who leads Ukraine's delegation", "--corpus", str(corpus), "--index", str(index))
+    assert run("index", *at(corpus, index)).returncode == 0
+    fixed = run("ask", "who leads Ukraine's delegation", *at(corpus, index))
     assert fixed.returncode == 0 and "Umerov" in fixed.stdout
 
 
