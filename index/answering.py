@@ -1,10 +1,13 @@
 """Pure answering core: question → the sentences that answer it, as verified verbatim quotes.
 
 No Telegram, no printing. Steps:
-1. embed the question, retrieve the nearest passages;
-2. score every sentence of those passages (sentence cosine, blended with its passage's score);
-3. decide whether the sources answer at all (calibrated cosine thresholds, plus word overlap in the
-   grey zone between them) — if not, say so instead of quoting something unrelated;
+1. correct misspelled words to the corpus's spelling, embed the question, retrieve the nearest
+   passages;
+2. rank every sentence of those passages by its cosine, its passage's cosine and the IDF-weighted
+   share of question terms it contains;
+3. decide whether the sources answer at all: the best sentence's cosine against calibrated
+   thresholds, and in the grey zone between them the share of the question's weighted terms found
+   in its passage. If not, say so instead of quoting something unrelated;
 4. take the best sentence as the answer and up to N quotes, each checked to be the exact text of
    its article at the stated offsets before it is returned.
 """
@@ -20,7 +23,7 @@ from index.chunking import sentence_key
 from index.errors import QuestionError
 from index.models import Answer, Article, Quote
 from index.retriever import Retriever
-from index.terms import WORD, content_terms, shares_terms
+from index.terms import WORD, content_terms
 
 log = logging.getLogger(__name__)
 _EXAMPLE = "`who leads Ukraine's delegation`"
@@ -34,7 +37,10 @@ class AnswerParams(BaseModel):
     top_k: int = Field(default=8, ge=1, le=100)  # passages retrieved
     max_quotes: int = Field(default=3, ge=1, le=10)
     min_score: float = 0.35  # below: the sources do not answer
-    confident_score: float = 0.50  # above: answer without asking for word overlap
+    confident_score: float = 0.50  # above: answer without checking the question's terms
+    # Between min_score and confident_score, the best passage must hold at least this share of
+    # the question's IDF-weighted terms ("population of Ukraine" matches only "Ukraine": refused).
+    min_coverage: float = Field(default=0.5, ge=0, le=1)
     quote_margin: float = 0.10  # extra quotes must score within this of the best
     max_quote_chars: int = Field(default=450, ge=50)  # a quote with its context sentence
     # How a sentence is ranked: its cosine, its best passage's cosine, and the IDF-weighted share
@@ -120,7 +126,7 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
         return not_answered(question)
     if relevance < params.confident_score:
         best_passage = data.passages[passage_of[int(sids[best])][1]]
-        if not shares_terms(question_terms, best_passage.text):
+        if weights.coverage(question_terms, content_terms(best_passage.text)) < params.min_coverage:
             return not_answered(question)
 
     quotes: list[Quote] = []

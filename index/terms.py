@@ -60,31 +60,6 @@ def _deletes(word: str) -> set[str]:
     return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
-def within_edits(a: str, b: str, limit: int) -> bool:
-    if abs(len(a) - len(b)) > limit:
-        return False
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return False
-        previous = current
-    return previous[-1] <= limit
-
-
-def shares_terms(question_terms: set[str], text: str) -> bool:
-    """True if any question term occurs in text, allowing one typo in words of 5+ letters."""
-    terms = content_terms(text)
-    for q in question_terms:
-        if q in terms:
-            return True
-        if len(q) >= 5 and any(within_edits(q, t, 2 if len(q) >= 8 else 1) for t in terms):
-            return True
-    return False
-
-
 class TermWeights:
     """Inverse document frequency of terms over a set of texts (sentences of the index).
 
