@@ -36,6 +36,7 @@ class Settings(BaseModel):
     max_quotes: int = Field(default=3, ge=1, le=10, description="quotes per answer")
     min_score: float = Field(default=0.35, ge=-1, le=1, description="below: not in my sources")
     confident_score: float = Field(default=0.5, ge=-1, le=1, description="above: no word check")
+    min_coverage: float = Field(default=0.5, ge=0, le=1, description="grey-zone term share")
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
 
     @classmethod
@@ -63,5 +64,6 @@ class Settings(BaseModel):
             max_quotes=self.max_quotes,
             min_score=self.min_score,
             confident_score=self.confident_score,
+            min_coverage=self.min_coverage,
             max_question_chars=self.max_question_chars,
         )
