@@ -4,6 +4,7 @@ Examples:
     talks index                                  # build or rebuild the index from corpus/
     talks ask "who leads Ukraine's delegation"   # answer with verified quotes
     talks ask --json "where did the delegations meet"
+    TELEGRAM_BOT_TOKEN=... talks serve            # the Telegram bot
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from index.errors import IndexNotFoundError, QuestionError, TalksError
+from bot.service import build, load_encoder, open_retriever
+from index.errors import QuestionError, TalksError
 from index.models import Answer
 
 NOT_IN_SOURCES = "Not in my sources: the indexed articles do not answer this question."
@@ -55,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
             "or says the sources do not cover it. Builds the index first if there is none."
         ),
     )
+    p_serve = sub.add_parser(
+        "serve",
+        help="run the Telegram bot",
+        description=(
+            "Runs the Telegram bot with TELEGRAM_BOT_TOKEN: long polling, or a webhook when "
+            "TELEGRAM_WEBHOOK_URL is set. Builds the index first if there is none. Stop with "
+            "Ctrl-C."
+        ),
+    )
+    paths(p_serve)
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
     paths(p_ask)
@@ -76,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update=overrides)
         if args.command == "index":
             return _cmd_index(settings)
+        if args.command == "serve":
+            from bot.app import serve
+
+            return serve(settings)
         return _cmd_ask(settings, " ".join(args.question), as_json=args.json)
     except QuestionError as exc:
         print(f"talks: {exc}\n{USAGE_EXAMPLE}", file=sys.stderr)
@@ -88,68 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _load_encoder(threads: int):
-    from index.encoder import MiniLMEncoder
-
-    return MiniLMEncoder(threads=threads)
-
-
-def _build(settings, encoder) -> None:
-    from tqdm import tqdm
-
-    from index.builder import build_index
-    from index.encoder import set_threads
-
-    set_threads(settings.index_threads)
-    bar = tqdm(total=0, unit="text", desc="Embedding", file=sys.stderr, disable=None, leave=False)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
-        report = build_index(settings.corpus_dir, settings.index_dir, encoder, progress=progress)
-    finally:
-        bar.close()
-    for problem in report.problems:
-        print(f"talks: skipped {problem}", file=sys.stderr)
-    print(report.summary(settings.index_dir), file=sys.stderr)
-
-
 def _cmd_index(settings) -> int:
     from index.corpus import load_corpus
 
     load_corpus(settings.corpus_dir)  # fail fast on a missing or empty corpus, before the model
-    _build(settings, _load_encoder(settings.index_threads))
+    build(settings, load_encoder(settings.index_threads))
     return 0
 
 
 def _cmd_ask(settings, question: str, *, as_json: bool) -> int:
     from index.answering import answer, validate_question
-    from index.corpus import fingerprint
-    from index.encoder import set_threads
-    from index.retriever import Retriever
-    from index.store import read_manifest
 
-    question = validate_question(question, settings.max_question_chars)
-    corpus_print = None
-    if settings.corpus_dir.is_dir():
-        corpus_print = fingerprint(settings.corpus_dir)
-    try:
-        read_manifest(settings.index_dir)
-        encoder = _load_encoder(settings.query_threads)
-    except IndexNotFoundError:
-        print(
-            f"talks: no index at {settings.index_dir} yet: building it from {settings.corpus_dir} "
-            "(first run)",
-            file=sys.stderr,
-        )
-        encoder = _load_encoder(settings.index_threads)
-        _build(settings, encoder)
-    set_threads(settings.query_threads)
-    retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
-    result = answer(question, retriever, settings.answer_params())
+    question = validate_question(question, settings.max_question_chars)  # before the model loads
+    result = answer(question, open_retriever(settings), settings.answer_params())
     print(render_json(result) if as_json else render_text(result))
     return 0
 

@@ -1,17 +1,25 @@
-"""All settings in one pydantic model, read from TALKS_* variables (tests pass a dict)."""
+"""All settings in one pydantic model, read from the environment (tests pass a dict).
+
+Field `x` is read from TALKS_X; fields named `telegram_*` from TELEGRAM_* (TELEGRAM_BOT_TOKEN, the
+name BotFather's docs and most deployments use).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from index.answering import AnswerParams
 from index.errors import TalksError
 
 PREFIX = "TALKS_"
+TELEGRAM_PREFIX = "TELEGRAM_"
+TELEGRAM_API = "https://api.telegram.org/bot"
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(TalksError):
@@ -19,7 +27,7 @@ class SettingsError(TalksError):
 
 
 class Settings(BaseModel):
-    """Configuration of `talks`. Each field `x` is read from the variable TALKS_X."""
+    """Configuration of `talks`; see env_name() for the variable each field is read from."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -39,23 +47,70 @@ class Settings(BaseModel):
     min_coverage: float = Field(default=0.5, ge=0, le=1, description="grey-zone term share")
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
 
+    # Telegram bot (`talks serve`)
+    telegram_bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
+    telegram_base_url: str = Field(default=TELEGRAM_API, description="Bot API base URL")
+    telegram_webhook_url: str | None = Field(default=None, description="public https URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="1-256 [A-Za-z0-9_-]"
+    )
+    telegram_webhook_listen: str = Field(default="0.0.0.0", description="webhook bind address")
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_poll_timeout: int = Field(default=30, ge=0, le=50, description="long-poll seconds")
+    rate_limit_questions: int = Field(default=6, ge=1, description="per user per window")
+    rate_limit_seconds: float = Field(default=60.0, gt=0, description="the window")
+    concurrent_updates: int = Field(default=8, ge=1, le=256, description="updates handled at once")
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            return value if value.get_secret_value().strip() else None
+        return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        import re
+
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def telegram_base_file_url(self) -> str:
+        """File URL that goes with telegram_base_url (…/bot → …/file/bot)."""
+        base = self.telegram_base_url.rstrip("/")
+        head, _, tail = base.rpartition("/")
+        return f"{head}/file/{tail}"
+
+    @staticmethod
+    def env_name(field: str) -> str:
+        """The environment variable a field is read from."""
+        if field.startswith("telegram_"):
+            return field.upper()
+        return PREFIX + field.upper()
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from TALKS_* variables; an unknown TALKS_ name is an error (catches typos)."""
+        """Settings from the environment. An unknown TALKS_ name is an error (catches typos);
+        TELEGRAM_* names this app does not use are left alone."""
         environ = os.environ if environ is None else environ
+        by_env = {cls.env_name(f): f for f in cls.model_fields}
         values: dict[str, str] = {}
         for key, value in environ.items():
-            if not key.startswith(PREFIX):
-                continue
-            name = key[len(PREFIX) :].lower()
-            if name not in cls.model_fields:
-                known = ", ".join(PREFIX + f.upper() for f in cls.model_fields)
+            if key in by_env:
+                values[by_env[key]] = value
+            elif key.startswith(PREFIX):
+                known = ", ".join(n for n in by_env if n.startswith(PREFIX))
                 raise SettingsError(f"Unknown setting {key}: known settings are {known}.")
-            values[name] = value
         try:
             return cls(**values)
         except ValidationError as exc:
-            lines = [f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
+            # Never echo the value: it may be the token.
+            lines = [f"{cls.env_name(str(err['loc'][0]))}: {err['msg']}" for err in exc.errors()]
             raise SettingsError("Bad settings:\n  " + "\n  ".join(lines)) from exc
 
     def answer_params(self) -> AnswerParams:

@@ -36,6 +36,9 @@ class AnswerParams(BaseModel):
 
     top_k: int = Field(default=8, ge=1, le=100)  # passages retrieved
     max_quotes: int = Field(default=3, ge=1, le=10)
+    # Further quotes for a "more sources" view: looser margin, same relevance floor.
+    extra_quotes: int = Field(default=0, ge=0, le=10)
+    extra_margin: float = 0.20
     min_score: float = 0.35  # below: the sources do not answer
     confident_score: float = 0.50  # above: answer without checking the question's terms
     # Between min_score and confident_score, the best passage must hold at least this share of
@@ -132,7 +135,6 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     quotes: list[Quote] = []
     covered: list[tuple[str, int, int]] = []  # spans already quoted
     seen: set[str] = set()
-    floor = float(combined[best]) - params.quote_margin
     # After the answer, one quote per retrieved passage, best passage first, so quotes cover
     # different parts of the coverage rather than neighbouring sentences of one.
     position = {int(sids[i]): i for i in range(len(sids))}
@@ -142,8 +144,10 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
         inside = [i for i in inside if i in set(eligible)] or inside
         per_passage.append(max(inside, key=lambda i: combined[i]))
     for i in [best, *per_passage]:
-        if len(quotes) >= params.max_quotes:
+        if len(quotes) >= params.max_quotes + params.extra_quotes:
             break
+        margin = params.quote_margin if len(quotes) < params.max_quotes else params.extra_margin
+        floor = float(combined[best]) - margin
         if i != best and (combined[i] < floor or sentence_scores[i] < params.min_score):
             continue
         sid = int(sids[i])

@@ -57,6 +57,11 @@ class Retriever:
             data.articles[s.article_id].body[s.start : s.end] for s in data.sentences
         )
 
+    def warm(self) -> None:
+        """Compute lazily built tables now, before questions arrive from several threads."""
+        self.term_weights.correct("warm up")
+        self.embed_question("warm up")
+
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([" ".join(question.split())])[0]
 

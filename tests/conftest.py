@@ -74,3 +74,62 @@ def dev_questions() -> list[dict]:
     if not DEV_QUESTIONS.is_file():
         pytest.fail(f"{DEV_QUESTIONS} is missing: the shared/ folder must sit beside the repo")
     return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+# --- Telegram: the real python-telegram-bot against the stand-in Bot API on 127.0.0.1 ----------
+
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ.pop("HTTP_PROXY", None)
+os.environ.pop("HTTPS_PROXY", None)
+os.environ.pop("ALL_PROXY", None)
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+BOT_USERNAME = "news_test_bot"
+
+
+@pytest.fixture
+async def tg():
+    from .fake_telegram import FakeTelegram, FloodPolicy
+
+    fake = FakeTelegram(TOKEN, bot_username=BOT_USERNAME, flood=FloodPolicy(enabled=False))
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def bot_settings(tg, **overrides):
+    from bot.settings import Settings
+
+    values = {
+        "telegram_bot_token": TOKEN,
+        "telegram_base_url": tg.base_url,
+        "telegram_poll_timeout": 10,
+        "corpus_dir": SEED_CORPUS,
+        "rate_limit_questions": 1000,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def start_polling(app) -> None:
+    await app.initialize()
+    await app.post_init(app)  # run_polling would; a manual start must call it itself
+    await app.start()
+    await app.updater.start_polling(timeout=10)
+
+
+async def stop_polling(app) -> None:
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+
+
+@pytest.fixture
+async def bot(tg, seed_retriever):
+    """The real application, long-polling the stand-in over HTTP, answering from corpus/."""
+    from bot.app import build_application
+
+    app = build_application(bot_settings(tg), retriever=seed_retriever)
+    await start_polling(app)
+    await tg.wait_until_polling()
+    yield app
+    await stop_polling(app)

@@ -1,0 +1,178 @@
+"""The Telegram application: factory, start-up, polling or webhook. `talks serve` runs serve()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.service import open_retriever
+from bot.settings import Settings
+from bot.state import BotState, RateLimiter
+from index.answering import AnswerParams
+from index.errors import TalksError
+from index.retriever import Retriever
+
+log = logging.getLogger(__name__)
+EXTRA_QUOTES = 3  # kept for the "More sources" button
+COMMANDS = [
+    BotCommand("start", "What I know and how to ask"),
+    BotCommand("help", "Example questions"),
+    BotCommand("sources", "The articles I answer from"),
+]
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secrets (the bot token) in every log record, whatever logged it."""
+
+    def __init__(self, *secrets_: str) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets_ if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            for s in self.secrets:
+                message = message.replace(s, "[redacted]")
+            record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in self.secrets):
+                for s in self.secrets:
+                    text = text.replace(s, "[redacted]")
+                record.exc_info, record.exc_text = None, text
+        return True
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # logs every URL, token included
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    secret = (
+        settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_secret
+        else ""
+    )
+    redact = RedactSecrets(token, secret)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def answer_params(settings: Settings) -> AnswerParams:
+    return settings.answer_params().model_copy(update={"extra_quotes": EXTRA_QUOTES})
+
+
+def build_application(settings: Settings, *, retriever: Retriever | None = None) -> Application:
+    """The bot, ready to run. The retriever is loaded in post_init unless one is given (tests
+    share one across applications)."""
+    if settings.telegram_bot_token is None:
+        raise TalksError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and set "
+            "TELEGRAM_BOT_TOKEN to the token it gives you."
+        )
+    state = BotState(
+        params=answer_params(settings),
+        shown_quotes=settings.max_quotes,
+        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        inline_limiter=RateLimiter(settings.rate_limit_questions * 4, settings.rate_limit_seconds),
+        retriever=retriever,
+    )
+
+    async def post_init(app: Application) -> None:
+        if state.retriever is None:
+            log.info("loading the index from %s", settings.index_dir)
+            state.retriever = await asyncio.to_thread(open_retriever, settings)
+        manifest = state.retriever.data.manifest
+        log.info(
+            "serving %d articles, %d passages (index version %s) as @%s",
+            manifest.articles,
+            manifest.passages,
+            manifest.version,
+            app.bot.username,
+        )
+        try:
+            await app.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:  # the menu is a nicety; answering still works
+            log.warning("could not set the command menu: %s", exc)
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .concurrent_updates(settings.concurrent_updates)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .build()
+    )
+    app.bot_data["state"] = state
+    messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
+    app.add_handler(CommandHandler(["start", "help"], handlers.start))
+    app.add_handler(CommandHandler("sources", handlers.sources))
+    app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
+    app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, handlers.not_text)
+    )
+    app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
+    app.add_handler(InlineQueryHandler(handlers.inline_query))
+    app.add_error_handler(handlers.error_handler)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM. Long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
+    configure_logging(settings)
+    app = build_application(settings)
+    try:
+        if settings.telegram_webhook_url:
+            url = settings.telegram_webhook_url
+            secret = (
+                settings.telegram_webhook_secret.get_secret_value()
+                if settings.telegram_webhook_secret
+                else secrets.token_urlsafe(32)
+            )
+            log.info("receiving updates by webhook at %s", url)
+            app.run_webhook(
+                listen=settings.telegram_webhook_listen,
+                port=settings.telegram_webhook_port,
+                url_path=urlparse(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            log.info("receiving updates by long polling")
+            app.run_polling(
+                allowed_updates=Update.ALL_TYPES, timeout=settings.telegram_poll_timeout
+            )
+    except InvalidToken:
+        # The exception text contains the token: never print it.
+        raise TalksError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/mybots → API Token)."
+        ) from None
+    except NetworkError as exc:
+        raise TalksError(
+            f"Cannot reach the Telegram Bot API at {urlparse(settings.telegram_base_url).netloc} "
+            f"({type(exc).__name__}): check the network or TELEGRAM_BASE_URL."
+        ) from None
+    return 0

@@ -1,0 +1,156 @@
+"""Telegram HTML for answers, help and source lists. Pure: no `telegram` import.
+
+Every piece of article text, title, URL and user text goes through html.escape. Messages are
+packed from whole blocks (the answer, each quote with its attribution), so a split never falls
+inside a tag or an entity; the visible length is measured the way Telegram counts it (after
+entity parsing) in UTF-16 code units, with headroom under the 4096 limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from index.models import Answer, Article, Quote
+
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 after entity parsing; keep headroom
+INLINE_QUERY_LIMIT = 256
+TITLE_CHARS = 300
+_TAG = re.compile(r"<[^>]*>")
+EXAMPLES = (
+    "Who leads Ukraine's delegation?",
+    "Where did the delegations meet?",
+    "What does Russia want regarding NATO?",
+)
+NOT_IN_SOURCES = (
+    "Not in my sources: the articles I have do not answer this. Send /sources to see what I cover."
+)
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def visible(message_html: str) -> str:
+    """The text a user sees once Telegram has parsed the HTML (tags gone, entities decoded)."""
+    return html.unescape(_TAG.sub("", message_html))
+
+
+def visible_length(message_html: str) -> int:
+    """Length as Telegram limits it, in UTF-16 code units."""
+    return len(visible(message_html).encode("utf-16-le")) // 2
+
+
+def to_plain(message_html: str) -> str:
+    """Fallback text without any markup, for when Telegram refuses to parse the HTML."""
+    return visible(message_html)
+
+
+def format_date(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "date unknown"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def attribution(title: str, url: str | None, published: dt.date | None) -> str:
+    title = esc(_shorten(" ".join(title.split()), TITLE_CHARS))
+    if url and url.startswith(("http://", "https://")):
+        title = f'<a href="{esc(url)}">{title}</a>'
+    return f"— {title}, {format_date(published)}"
+
+
+def quote_block(quote: Quote, *, expandable: bool) -> str:
+    """The quote in a blockquote with the answering sentence in bold, then its source."""
+    text = quote.text
+    a, b = quote.sentence_start - quote.start, quote.sentence_end - quote.start
+    if not 0 <= a < b <= len(text):
+        a, b = 0, len(text)
+    inner = f"{esc(text[:a])}<b>{esc(text[a:b])}</b>{esc(text[b:])}"
+    tag = "<blockquote expandable>" if expandable else "<blockquote>"
+    return f"{tag}{inner}</blockquote>\n{attribution(quote.title, quote.url, quote.published)}"
+
+
+def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str]:
+    """The answer as HTML blocks: the statement, then one block per quote."""
+    if not result.answered:
+        return [esc(NOT_IN_SOURCES)]
+    quotes = result.quotes if quotes is None else quotes
+    blocks = [esc(result.answer or "")]
+    blocks += [quote_block(q, expandable=i > 0) for i, q in enumerate(quotes)]
+    return blocks
+
+
+def more_blocks(quotes: list[Quote]) -> list[str]:
+    return ["<b>More from the sources:</b>"] + [quote_block(q, expandable=True) for q in quotes]
+
+
+def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit the limit; a split only ever falls between
+    blocks. A block too long on its own is sent as plain-text pieces cut at spaces."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        pieces = [block] if visible_length(block) <= limit else _cut(visible(block), limit)
+        for piece in pieces:
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if visible_length(candidate) <= limit:
+                current = candidate
+            else:
+                messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _cut(text: str, limit: int) -> list[str]:
+    """Escaped pieces of plain text, each at most `limit` UTF-16 units when visible."""
+    pieces, rest = [], text
+    while rest:
+        take = len(rest)
+        while len(rest[:take].encode("utf-16-le")) // 2 > limit:
+            take = rest.rfind(" ", 0, take - 1)
+            if take <= 0:  # no space: cut on characters, never inside a surrogate pair
+                take = limit // 2
+                break
+        pieces.append(esc(rest[:take].strip()))
+        rest = rest[take:].lstrip()
+    return [p for p in pieces if p]
+
+
+def help_text(article_count: int, newest: dt.date | None) -> str:
+    examples = "\n".join(f"• {esc(e)}" for e in EXAMPLES)
+    coverage = (
+        f"I know {article_count} article{'s' if article_count != 1 else ''} about the "
+        f"Ukraine–Russia peace talks"
+        + (f", the newest from {format_date(newest)}" if newest else "")
+        + "."
+    )
+    return (
+        "<b>Ask me about the Ukraine–Russia peace talks.</b>\n"
+        f"{coverage} I answer with the articles' exact words, each quote with its source, "
+        "and I say so when my sources do not cover a question.\n\n"
+        f"<b>Try:</b>\n{examples}\n\n"
+        "/sources lists the articles. In a group, mention me or reply to me. "
+        "In any chat, type my @username and a question."
+    )
+
+
+def sources_blocks(articles: list[Article]) -> list[str]:
+    """One line per article, newest first."""
+    ordered = sorted(articles, key=lambda a: (a.published or dt.date.min, a.id), reverse=True)
+    lines = [f"<b>{len(ordered)} article{'s' if len(ordered) != 1 else ''} in my index:</b>"]
+    for article in ordered:
+        title = esc(_shorten(" ".join(article.title.split()), TITLE_CHARS))
+        if article.url and article.url.startswith(("http://", "https://")):
+            title = f'<a href="{esc(article.url)}">{title}</a>'
+        source = f" ({esc(_shorten(article.source, 80))})" if article.source else ""
+        lines.append(f"• {format_date(article.published)}: {title}{source}")
+    return lines
+
+
+def inline_title(result: Answer) -> str:
+    return _shorten(result.answer or "Not in my sources", 120)

@@ -1,0 +1,70 @@
+"""Loading the answering core for an application: the encoder, the index (built on first use)
+and the retriever. Shared by `talks ask` and `talks serve`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from index.errors import IndexNotFoundError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from index.encoder import Encoder
+    from index.retriever import Retriever
+
+
+def load_encoder(threads: int) -> Encoder:
+    from index.encoder import MiniLMEncoder
+
+    return MiniLMEncoder(threads=threads)
+
+
+def build(settings: Settings, encoder: Encoder) -> None:
+    """Build the index with a progress bar (on a terminal) and a one-line summary on stderr."""
+    from tqdm import tqdm
+
+    from index.builder import build_index
+    from index.encoder import set_threads
+
+    set_threads(settings.index_threads)
+    bar = tqdm(total=0, unit="text", desc="Embedding", file=sys.stderr, disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = build_index(settings.corpus_dir, settings.index_dir, encoder, progress=progress)
+    finally:
+        bar.close()
+    for problem in report.problems:
+        print(f"talks: skipped {problem}", file=sys.stderr)
+    print(report.summary(settings.index_dir), file=sys.stderr)
+
+
+def open_retriever(settings: Settings) -> Retriever:
+    """The retriever for settings.index_dir, building the index first if there is none. Raises
+    a TalksError (with the fix in its message) for a damaged, mismatched or stale index."""
+    from index.corpus import fingerprint
+    from index.encoder import set_threads
+    from index.retriever import Retriever
+    from index.store import read_manifest
+
+    corpus_print = fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
+    try:
+        read_manifest(settings.index_dir)
+        encoder = load_encoder(settings.query_threads)
+    except IndexNotFoundError:
+        print(
+            f"talks: no index at {settings.index_dir} yet: building it from {settings.corpus_dir} "
+            "(first run)",
+            file=sys.stderr,
+        )
+        encoder = load_encoder(settings.index_threads)
+        build(settings, encoder)
+    set_threads(settings.query_threads)
+    retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
+    retriever.warm()
+    return retriever

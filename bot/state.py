@@ -1,0 +1,69 @@
+"""What the running bot keeps between updates: the retriever, recent answers, rate limits, counts.
+
+No `telegram` import: handlers read and update it, tests can inspect it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from index.answering import AnswerParams
+from index.models import Quote
+from index.retriever import Retriever
+
+
+class RateLimiter:
+    """At most `limit` events per user in any `window` seconds (sliding window)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def allow(self, user_id: int, now: float | None = None) -> tuple[bool, float]:
+        """(allowed, seconds until the next question would be allowed)."""
+        now = time.monotonic() if now is None else now
+        events = self._events.setdefault(user_id, deque())
+        while events and now - events[0] >= self.window:
+            events.popleft()
+        if len(events) < self.limit:
+            events.append(now)
+            return True, 0.0
+        return False, self.window - (now - events[0])
+
+    def should_warn(self, user_id: int, now: float | None = None) -> bool:
+        """Tell a user about the limit once per window, not on every message."""
+        now = time.monotonic() if now is None else now
+        last = self._warned.get(user_id)
+        if last is not None and now - last < self.window:
+            return False
+        self._warned[user_id] = now
+        return True
+
+
+@dataclass
+class BotState:
+    """Shared by all handlers through application.bot_data["state"]."""
+
+    params: AnswerParams
+    shown_quotes: int
+    limiter: RateLimiter
+    inline_limiter: RateLimiter
+    retriever: Retriever | None = None
+    more: OrderedDict[str, list[Quote]] = field(default_factory=OrderedDict)
+    answered: int = 0
+    abstained: int = 0
+    started: float = field(default_factory=time.time)
+    max_more: int = 1000
+
+    def remember_more(self, quotes: list[Quote]) -> str:
+        """Keep extra quotes for the "More sources" button; returns the key for callback data."""
+        key = secrets.token_hex(6)
+        self.more[key] = quotes
+        while len(self.more) > self.max_more:
+            self.more.popitem(last=False)
+        return key
