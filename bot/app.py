@@ -60,9 +60,19 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DropInvalidToken(logging.Filter):
+    """PTB logs a rejected token with a traceback; serve() reports it in one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
 def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # logs every URL, token included
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -74,6 +84,7 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     )
     redact = RedactSecrets(token, secret)
     for handler in logging.getLogger().handlers:
+        handler.addFilter(DropInvalidToken())  # before redaction, which rewrites exc_info
         handler.addFilter(redact)
 
 

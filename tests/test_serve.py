@@ -1,0 +1,137 @@
+"""`talks serve` as a real process against the stand-in Bot API: start, answer, SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_CORPUS, TOKEN, dev_questions
+
+pytestmark = pytest.mark.model
+TALKS = shutil.which("talks")
+
+
+def serve_env(tg, index: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TALKS_", "TELEGRAM_"))}
+    env.update(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": tg.base_url,
+            "TELEGRAM_POLL_TIMEOUT": "10",
+            "TALKS_INDEX_DIR": str(index),
+            "TALKS_CORPUS_DIR": str(SEED_CORPUS),
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
+    command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
+    return await asyncio.create_subprocess_exec(
+        *command,
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def stop(proc: asyncio.subprocess.Process) -> str:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    return out.decode(errors="replace")
+
+
+async def test_serve_polls_answers_and_stops_cleanly_on_sigint(tg, seed_index: Path) -> None:
+    proc = await spawn(serve_env(tg, seed_index))
+    try:
+        await tg.wait_until_polling(timeout=90)  # model load included
+        assert tg.calls_to("setMyCommands", ok=True)
+        question = next(q for q in dev_questions() if q["id"] == "d03")
+        msg = tg.push_text(question["q"])
+        call = await tg.wait_for_call(
+            "sendMessage",
+            lambda c: (
+                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+            ),
+            timeout=30,
+        )
+        assert call.ok and "Istanbul" in call.result["text"]
+    finally:
+        output = await stop(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+
+
+async def test_serve_by_webhook_with_secret(tg, seed_index: Path, unused_tcp_port: int) -> None:
+    port = unused_tcp_port
+    env = serve_env(
+        tg,
+        seed_index,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram-hook",
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="hook_secret-42",
+    )
+    proc = await spawn(env)
+    try:
+        await tg.wait_for_call("setWebhook", timeout=90)
+        assert tg.webhook["secret_token"] == "hook_secret-42"
+        assert tg.webhook["url"].endswith("/telegram-hook")
+        msg = tg.push_text("who leads Ukraine's delegation")
+        call = await tg.wait_for_call(
+            "sendMessage",
+            lambda c: (
+                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+            ),
+            timeout=30,
+        )
+        assert "Umerov" in call.result["text"]
+    finally:
+        output = await stop(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert "hook_secret-42" not in output and TOKEN not in output
+
+
+async def test_rejected_token_ends_start_up_with_one_clear_line(tg, seed_index: Path) -> None:
+    wrong = "987654321:WrongTokenWrongTokenWrongToken_xyz"
+    proc = await spawn(serve_env(tg, seed_index, TELEGRAM_BOT_TOKEN=wrong))
+    output = await asyncio.wait_for(proc.communicate(), 60)
+    text = output[0].decode()
+    assert proc.returncode == 1
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in text
+    assert "Traceback" not in text
+    assert wrong not in text and wrong.split(":")[1] not in text
+
+
+async def test_missing_token_ends_start_up_with_one_clear_line(tg, seed_index: Path) -> None:
+    env = serve_env(tg, seed_index)
+    del env["TELEGRAM_BOT_TOKEN"]
+    proc = await spawn(env)
+    output = (await asyncio.wait_for(proc.communicate(), 60))[0].decode()
+    assert proc.returncode == 1
+    assert output.strip().splitlines() == [
+        "talks: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and set "
+        "TELEGRAM_BOT_TOKEN to the token it gives you."
+    ]
+
+
+async def test_unreachable_api_is_a_clear_error(seed_index: Path, unused_tcp_port: int) -> None:
+    class Nowhere:
+        base_url = f"http://127.0.0.1:{unused_tcp_port}/bot"
+
+    proc = await spawn(serve_env(Nowhere(), seed_index))
+    output = (await asyncio.wait_for(proc.communicate(), 120))[0].decode()
+    assert proc.returncode == 1, output[-2000:]
+    assert "Cannot reach the Telegram Bot API" in output
+    assert TOKEN not in output
