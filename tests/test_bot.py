@@ -406,3 +406,24 @@ async def test_webhook_mode_with_secret_token(tg, seed_retriever, unused_tcp_por
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+
+
+async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) -> None:
+    state = bot.bot_data["state"]
+    state.params = state.params.model_copy(
+        update={"max_quotes": 10, "quote_margin": 1.0, "top_k": 30, "max_quote_chars": 900}
+    )
+    state.shown_quotes = 10
+    msg = tg.push_text("What psychological factors stand in the way of peace?")
+    first = await reply_to(tg, msg)
+    await asyncio.sleep(1.0)  # the rest of the reply follows the first part
+    chat_id = msg["chat"]["id"]
+    parts = [c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
+    assert len(parts) >= 2, [len(c.params["text"]) for c in parts]
+    assert all(c.ok for c in parts)  # each part parsed and fit Telegram's limit
+    assert parts[0] is first
+    quotes = [q for c in parts for q in quotes_in(c.result)]
+    assert len(quotes) >= 8
+    body = next(iter(state.retriever.data.articles.values())).body
+    for q in quotes:
+        assert q in body  # every quote arrived whole and verbatim
