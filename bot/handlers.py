@@ -148,6 +148,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text message (or a captioned photo): answer it. In groups only when addressed."""
     message = update.effective_message
     chat = update.effective_chat
+    if message.via_bot and message.via_bot.id == context.bot.id:
+        return  # one of our own inline answers, posted into the chat: not a question
     text = message.text or message.caption or ""
     if chat.type != ChatType.PRIVATE:
         if not addressed_to_bot(message, context.bot.username, context.bot.id):

@@ -427,3 +427,18 @@ async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) ->
     body = next(iter(state.retriever.data.articles.values())).body
     for q in quotes:
         assert q in body  # every quote arrived whole and verbatim
+
+
+async def test_our_own_inline_answer_posted_in_the_chat_is_not_a_question(tg, bot) -> None:
+    user = tg.default_user
+    chat = tg.private_chat(user)
+    message = {
+        "message_id": 902,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user,
+        "via_bot": tg.bot_user,
+        "text": "The Ukrainian delegation, led by Defense Minister Rustem Umerov, …",
+    }
+    tg.push_update({"message": message})
+    await assert_silent(tg, chat["id"])
