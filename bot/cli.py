@@ -44,9 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         "index",
         help="build the index from the corpus",
         description=(
-            "Reads every article in the corpus, cuts it into passages, embeds them and publishes a "
-            "new index version atomically (the old one serves until the new one is complete)."
+            "Brings the index in line with the corpus: only new or changed passages are embedded, "
+            "removed articles disappear. The new version is published atomically (the old one "
+            "serves until the new one is complete)."
         ),
+    )
+    p_index.add_argument(
+        "--full", action="store_true", help="rebuild from scratch instead of updating"
     )
     paths(p_index)
     p_ask = sub.add_parser(
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides["index_dir"] = args.index
         settings = settings.model_copy(update=overrides)
         if args.command == "index":
-            return _cmd_index(settings)
+            return _cmd_index(settings, full=args.full)
         if args.command == "serve":
             from bot.app import serve
 
@@ -104,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _cmd_index(settings) -> int:
+def _cmd_index(settings, *, full: bool = False) -> int:
     from index.corpus import load_corpus
 
     load_corpus(settings.corpus_dir)  # fail fast on a missing or empty corpus, before the model
-    build(settings, load_encoder(settings.index_threads))
+    build(settings, lambda: load_encoder(settings.index_threads), full=full)
     return 0
 
 

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 from index.errors import IndexNotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.settings import Settings
+    from index.builder import BuildReport
     from index.encoder import Encoder
     from index.retriever import Retriever
 
@@ -20,15 +23,24 @@ def load_encoder(threads: int) -> Encoder:
     return MiniLMEncoder(threads=threads)
 
 
-def build(settings: Settings, encoder: Encoder) -> None:
-    """Build the index with a progress bar (on a terminal) and a one-line summary on stderr."""
+def build(
+    settings: Settings,
+    encoder: Encoder | Callable[[], Encoder],
+    *,
+    full: bool = False,
+    quiet: bool = False,
+) -> BuildReport:
+    """Update (or with full=True rebuild) the index, with a progress bar on a terminal and a
+    one-line summary on stderr. `encoder` may be a loader, called only if there is text to embed."""
     from tqdm import tqdm
 
     from index.builder import build_index
     from index.encoder import set_threads
 
     set_threads(settings.index_threads)
-    bar = tqdm(total=0, unit="text", desc="Embedding", file=sys.stderr, disable=None, leave=False)
+    bar = tqdm(
+        total=0, unit="text", desc="Embedding", file=sys.stderr, disable=quiet or None, leave=False
+    )
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -36,12 +48,16 @@ def build(settings: Settings, encoder: Encoder) -> None:
         bar.refresh()
 
     try:
-        report = build_index(settings.corpus_dir, settings.index_dir, encoder, progress=progress)
+        report = build_index(
+            settings.corpus_dir, settings.index_dir, encoder, progress=progress, full=full
+        )
     finally:
         bar.close()
-    for problem in report.problems:
-        print(f"talks: skipped {problem}", file=sys.stderr)
-    print(report.summary(settings.index_dir), file=sys.stderr)
+    if not quiet:
+        for problem in report.problems:
+            print(f"talks: skipped {problem}", file=sys.stderr)
+        print(report.summary(settings.index_dir), file=sys.stderr)
+    return report
 
 
 def open_retriever(settings: Settings) -> Retriever:

@@ -10,6 +10,7 @@ from index.corpus import Corpus, load_corpus
 from index.errors import (
     ArticleFormatError,
     CorpusError,
+    IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -29,6 +30,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "Hit",
+    "IndexBusyError",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",

@@ -1,20 +1,43 @@
-"""The whole ingest in one place: corpus → sentences and passages → vectors → published index."""
+"""The whole ingest in one place: corpus → sentences and passages → vectors → published index.
+
+Incremental by content: an unchanged article is not segmented again, and a passage or sentence
+whose text is unchanged keeps its stored vector (and a passage keeps its FAISS id), so only new
+or changed text is embedded. Removed articles simply are not in the new version. `full=True`
+ignores the previous index. One build at a time per index folder (a lock file).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from index.chunking import chunk_corpus, embedding_text
 from index.corpus import load_corpus
 from index.encoder import Encoder, model_identity
-from index.errors import CorpusError
-from index.models import ChunkingParams
-from index.store import Manifest, write_index
+from index.errors import CorpusError, IndexBusyError, TalksError
+from index.models import Article, ChunkingParams
+from index.store import (
+    IndexData,
+    Manifest,
+    check_compatible,
+    load_index,
+    read_manifest,
+    write_index,
+)
+
+log = logging.getLogger(__name__)
+LOCK_FILE = ".build.lock"
 
 
 @dataclass
@@ -24,14 +47,35 @@ class BuildReport:
     manifest: Manifest
     problems: list[str]
     seconds: float
-    embedded: int
+    embedded: int  # texts sent to the model (passages + sentences)
+    embedded_passages: int = 0
+    reused_passages: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    full: bool = True
+    up_to_date: bool = False
+    reason: str = ""  # why a full build was done when an incremental one was asked for
 
     def summary(self, index_dir: Path) -> str:
         m = self.manifest
         skipped = f", {len(self.problems)} skipped" if self.problems else ""
+        if self.up_to_date:
+            return (
+                f"Index is up to date: {m.articles} article{'s' if m.articles != 1 else ''}"
+                f"{skipped}, {m.passages} passages ({index_dir}, version {m.version})"
+            )
+        how = (
+            f"{len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.removed)} removed, {self.unchanged} unchanged"
+        )
+        if self.full:
+            how += "; full rebuild" + (f": {self.reason}" if self.reason else "")
         return (
-            f"Indexed {m.articles} article{'s' if m.articles != 1 else ''}{skipped}: "
-            f"{m.passages} passages, {m.sentences} sentences "
+            f"Indexed {m.articles} article{'s' if m.articles != 1 else ''}{skipped} [{how}]: "
+            f"{m.passages} passages ({self.embedded_passages} embedded, "
+            f"{self.reused_passages} reused), {m.sentences} sentences "
             f"({m.duplicate_sentences} duplicate sentences and {m.near_duplicate_passages} "
             f"near-duplicate passages dropped) in {self.seconds:.1f} s → {index_dir}"
         )
@@ -44,25 +88,66 @@ def talks_version() -> str:
         return "0+unknown"
 
 
-def _published_key(article) -> tuple:
+def _published_key(article: Article) -> tuple:
     return (article.published or dt.date.max, article.id)
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(embedding_text(text).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking: a second build of the same index fails at once, clearly. The
+    kernel releases the lock when the process ends, however it ends."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise IndexBusyError(
+                f"Another build of {index_dir} is running (pid {holder}): wait for it to finish; "
+                "the current index keeps serving meanwhile."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | None, str]:
+    """The current index if it can be reused, else (None, why not)."""
+    try:
+        manifest = read_manifest(index_dir)
+        check_compatible(manifest, index_dir=index_dir, model=model_identity(), chunking=chunking)
+        return load_index(index_dir), ""
+    except TalksError as exc:
+        reason = type(exc).__name__.removeprefix("Index").removesuffix("Error").lower()
+        return None, "" if reason == "notfound" else f"previous index unusable: {reason}"
 
 
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
-    encoder: Encoder,
+    encoder: Encoder | Callable[[], Encoder],
     *,
     chunking: ChunkingParams | None = None,
     progress: Callable[[int, int], None] | None = None,
+    full: bool = False,
 ) -> BuildReport:
-    """Read the corpus, chunk, embed passages and sentences, and publish a new index version.
+    """Bring the index in line with the corpus and publish it as a new version.
 
+    `encoder` may be a callable that loads it: it is then only loaded if there is text to embed.
     progress(done, total) is called after each embedded batch. Raises CorpusError when no article
-    can be read; malformed articles are listed in the report and skipped.
+    can be read (malformed ones are listed in the report and skipped) and IndexBusyError when
+    another build holds the lock.
     """
     started = time.perf_counter()
     chunking = chunking or ChunkingParams()
+    index_dir = Path(index_dir)
     corpus = load_corpus(Path(corpus_dir))
     if not corpus.articles:
         raise CorpusError(
@@ -70,45 +155,116 @@ def build_index(
             + "\n  ".join(corpus.problems)
             + "\nFix the files above (see corpus/README.md) and run `talks index` again."
         )
-    # Oldest first, so the first publication of a repeated passage is the one kept.
-    articles = sorted(corpus.articles, key=_published_key)
-    chunks = chunk_corpus(articles, chunking)
-    by_id = {a.id: a for a in articles}
-    passage_texts = [embedding_text(p.text) for p in chunks.passages]
-    sentence_texts = [
-        embedding_text(by_id[s.article_id].body[s.start : s.end]) for s in chunks.sentences
-    ]
-    total = len(passage_texts) + len(sentence_texts)
-    done = 0
+    with build_lock(index_dir):
+        old, reason = (None, "") if full else _previous(index_dir, chunking)
+        if (
+            old is not None
+            and old.manifest.corpus_fingerprint == corpus.fingerprint
+            and old.manifest.skipped == corpus.problems
+        ):
+            return BuildReport(
+                manifest=old.manifest,
+                problems=corpus.problems,
+                seconds=time.perf_counter() - started,
+                embedded=0,
+                reused_passages=old.manifest.passages,
+                unchanged=old.manifest.articles,
+                full=False,
+                up_to_date=True,
+            )
+        # Oldest first, so the first publication of a repeated passage is the one kept.
+        articles = sorted(corpus.articles, key=_published_key)
+        chunks = chunk_corpus(articles, chunking, segments=old.segments if old else None)
+        by_id = {a.id: a for a in articles}
 
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
+        # What can be reused from the previous version, by text.
+        old_passage_vectors: dict[str, np.ndarray] = {}
+        old_sentence_vectors: dict[str, np.ndarray] = {}
+        old_ids: dict[tuple[str, str], int] = {}
+        next_id = 0
+        if old is not None:
+            next_id = old.manifest.next_passage_id
+            for row, passage in enumerate(old.passages):
+                key = _text_hash(passage.text)
+                old_passage_vectors[key] = old.passage_vectors[row]
+                old_ids[(passage.article_id, key)] = passage.id
+            for row, sentence in enumerate(old.sentences):
+                body = old.articles[sentence.article_id].body
+                old_sentence_vectors[_text_hash(body[sentence.start : sentence.end])] = (
+                    old.sentence_vectors[row]
+                )
 
-    passage_vectors = encoder.encode(passage_texts, progress=step)
-    sentence_vectors = encoder.encode(sentence_texts, progress=step)
-    manifest = write_index(
-        Path(index_dir),
-        articles=articles,
-        passages=chunks.passages,
-        sentences=chunks.sentences,
-        passage_vectors=passage_vectors,
-        sentence_vectors=sentence_vectors,
-        manifest_fields={
-            "talks_version": talks_version(),
-            "model": model_identity(),
-            "chunking": chunking,
-            "corpus_fingerprint": corpus.fingerprint,
-            "skipped": corpus.problems,
-            "duplicate_sentences": chunks.duplicate_sentences,
-            "near_duplicate_passages": chunks.near_duplicate_passages,
-        },
-    )
+        passage_keys = [_text_hash(p.text) for p in chunks.passages]
+        sentence_texts = [by_id[s.article_id].body[s.start : s.end] for s in chunks.sentences]
+        sentence_keys = [_text_hash(t) for t in sentence_texts]
+        new_passages = [i for i, k in enumerate(passage_keys) if k not in old_passage_vectors]
+        new_sentences = [i for i, k in enumerate(sentence_keys) if k not in old_sentence_vectors]
+        total = len(new_passages) + len(new_sentences)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        model = encoder if hasattr(encoder, "encode") else (encoder() if total else None)
+        dim = int(model_identity()["dim"])
+        passage_vectors = np.zeros((len(chunks.passages), dim), dtype=np.float32)
+        sentence_vectors = np.zeros((len(chunks.sentences), dim), dtype=np.float32)
+        if new_passages:
+            texts = [embedding_text(chunks.passages[i].text) for i in new_passages]
+            passage_vectors[new_passages] = model.encode(texts, progress=step)
+        if new_sentences:
+            texts = [embedding_text(sentence_texts[i]) for i in new_sentences]
+            sentence_vectors[new_sentences] = model.encode(texts, progress=step)
+        for i, key in enumerate(passage_keys):
+            if key in old_passage_vectors:
+                passage_vectors[i] = old_passage_vectors[key]
+        for i, key in enumerate(sentence_keys):
+            if key in old_sentence_vectors:
+                sentence_vectors[i] = old_sentence_vectors[key]
+
+        # FAISS ids: an unchanged passage of the same article keeps its id; new ones count up.
+        passages = []
+        for passage, key in zip(chunks.passages, passage_keys, strict=True):
+            pid = old_ids.get((passage.article_id, key))
+            if pid is None:
+                pid, next_id = next_id, next_id + 1
+            passages.append(passage.model_copy(update={"id": pid}))
+
+        manifest = write_index(
+            index_dir,
+            articles=articles,
+            passages=passages,
+            sentences=chunks.sentences,
+            passage_vectors=passage_vectors,
+            sentence_vectors=sentence_vectors,
+            segments=chunks.segments,
+            manifest_fields={
+                "talks_version": talks_version(),
+                "model": model_identity(),
+                "chunking": chunking,
+                "corpus_fingerprint": corpus.fingerprint,
+                "skipped": corpus.problems,
+                "duplicate_sentences": chunks.duplicate_sentences,
+                "near_duplicate_passages": chunks.near_duplicate_passages,
+                "next_passage_id": next_id,
+            },
+        )
+    old_shas = {a.id: a.sha256 for a in old.articles.values()} if old else {}
+    new_shas = {a.id: a.sha256 for a in articles}
     return BuildReport(
         manifest=manifest,
         problems=corpus.problems,
         seconds=time.perf_counter() - started,
         embedded=total,
+        embedded_passages=len(new_passages),
+        reused_passages=len(passages) - len(new_passages),
+        added=sorted(set(new_shas) - set(old_shas)),
+        changed=sorted(a for a in new_shas if a in old_shas and old_shas[a] != new_shas[a]),
+        removed=sorted(set(old_shas) - set(new_shas)),
+        unchanged=sum(1 for a in new_shas if old_shas.get(a) == new_shas[a]),
+        full=old is None,
+        reason=reason,
     )

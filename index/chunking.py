@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -30,6 +30,9 @@ class Chunks:
     passages: list[Passage] = field(default_factory=list)
     duplicate_sentences: int = 0
     near_duplicate_passages: int = 0
+    # Sentence spans of every paragraph of every article, before dedup, keyed by the article
+    # file's sha256: stored with the index so unchanged articles are not segmented again.
+    segments: dict[str, list[list[tuple[int, int]]]] = field(default_factory=dict)
 
 
 def blocks(body: str) -> Iterator[tuple[int, int]]:
@@ -159,20 +162,35 @@ def _windows(run: list[tuple[int, int]], params: ChunkingParams) -> Iterator[lis
         i = max(i + 1, j - params.overlap)
 
 
-def chunk_corpus(articles: Iterable[Article], params: ChunkingParams | None = None) -> Chunks:
+def segment(article: Article) -> list[list[tuple[int, int]]]:
+    """Sentence spans of the article, paragraph by paragraph."""
+    body = article.body
+    return [sentence_spans(body, s, e, article.language) for s, e in blocks(body)]
+
+
+def chunk_corpus(
+    articles: Iterable[Article],
+    params: ChunkingParams | None = None,
+    segments: Mapping[str, list[list[tuple[int, int]]]] | None = None,
+) -> Chunks:
     """Sentences and passages for all articles; earlier articles win duplicates, so pass them
-    oldest first."""
+    oldest first. `segments` (from a previous run, by article sha256) skips re-segmenting."""
     params = params or ChunkingParams()
+    segments = segments or {}
     out = Chunks()
     seen_sentences: set[str] = set()
     near = _NearDuplicates(params.near_duplicate_containment)
     for article in articles:
         body = article.body
         sentence_ids: dict[int, int] = {}  # sentence start offset -> id, within this article
-        for b_start, b_end in blocks(body):
+        article_segments = segments.get(article.sha256)
+        if article_segments is None:
+            article_segments = segment(article)
+        out.segments[article.sha256] = article_segments
+        for block_spans in article_segments:
             # Runs of consecutive sentences not seen before; a duplicate breaks the run.
             runs: list[list[tuple[int, int]]] = [[]]
-            for s, e in sentence_spans(body, b_start, b_end, article.language):
+            for s, e in block_spans:
                 key = sentence_key(body[s:e])
                 if not key:
                     continue

@@ -27,5 +27,9 @@ class IndexMismatchError(TalksError):
     """The index was built by other code (model, chunking, format) or from another corpus."""
 
 
+class IndexBusyError(TalksError):
+    """Another build of the same index is running."""
+
+
 class QuestionError(TalksError):
     """The question is empty or too long."""

@@ -43,6 +43,7 @@ class Passage(BaseModel):
     end: int
     text: str  # body[start:end], kept for readability and checked on load
     sentence_ids: list[int]
+    id: int = -1  # FAISS id: kept while the passage is unchanged, never reused once removed
 
 
 class ChunkingParams(BaseModel):

@@ -16,7 +16,7 @@ from index.terms import TermWeights
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage: its row in the index and its cosine similarity to the question."""
+    """A retrieved passage: its position in IndexData.passages and its cosine similarity."""
 
     passage_id: int
     score: float
@@ -72,4 +72,9 @@ class Retriever:
         if k <= 0:
             return []
         scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), k)
-        return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        rows = self.data.row_of_id
+        return [
+            Hit(rows[int(i)], float(s))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if i >= 0 and int(i) in rows
+        ]

@@ -5,10 +5,13 @@
       versions/<version>/
         manifest.json              model, dimension, chunking, corpus fingerprint, counts, hashes
         articles.jsonl             one Article per line (the text quotes are checked against)
-        passages.jsonl             one Passage per line; line i is row i of passages.faiss
+        passages.jsonl             one Passage per line (with its FAISS id); line i is row i of
+                                   passages.npy
         sentences.jsonl            one Sentence per line; line i is row i of sentences.npy
-        passages.faiss             faiss.IndexFlatIP over L2-normalized passage vectors
-        sentences.npy              float32 sentence vectors (numpy, no pickle)
+        segments.jsonl             sentence spans of every article (reused when it is unchanged)
+        passages.faiss             faiss IndexIDMap2(IndexFlatIP): passage vectors by passage id
+        passages.npy, sentences.npy  float32 L2-normalized vectors (numpy, no pickle), kept so
+                                   an unchanged passage or sentence is never embedded again
 
 A version is written under a temporary name, renamed into versions/, and only then named in
 CURRENT, so a crash at any point leaves the previous version served. No pickle anywhere.
@@ -32,14 +35,16 @@ from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundErr
 from index.models import Article, ChunkingParams, Passage, Sentence
 
 FORMAT = "talks-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 FILES = (
     "articles.jsonl",
     "passages.jsonl",
     "sentences.jsonl",
+    "segments.jsonl",
     "passages.faiss",
+    "passages.npy",
     "sentences.npy",
 )
 REBUILD = "rebuild it with `talks index`"
@@ -64,6 +69,7 @@ class Manifest(BaseModel):
     skipped: list[str]
     duplicate_sentences: int
     near_duplicate_passages: int
+    next_passage_id: int  # ids below this were handed out once and are never reused
     files: dict[str, str]  # name -> sha256
 
 
@@ -76,8 +82,11 @@ class IndexData:
     articles: dict[str, Article]
     passages: list[Passage]
     sentences: list[Sentence]
-    passage_index: object  # faiss.Index
+    passage_index: object  # faiss.Index (IndexIDMap2: ids are Passage.id)
+    passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    segments: dict[str, list[list[tuple[int, int]]]]
+    row_of_id: dict[int, int]  # passage id -> position in `passages`
 
 
 def _sha256(path: Path) -> str:
@@ -114,6 +123,7 @@ def write_index(
     sentences: list[Sentence],
     passage_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
+    segments: dict[str, list[list[tuple[int, int]]]],
     manifest_fields: dict[str, object],
     keep_versions: int = 2,
 ) -> Manifest:
@@ -122,6 +132,9 @@ def write_index(
 
     if len(passages) != len(passage_vectors) or len(sentences) != len(sentence_vectors):
         raise ValueError("vectors and records differ in count")
+    ids = np.array([p.id for p in passages], dtype=np.int64)
+    if (ids < 0).any() or len(set(ids.tolist())) != len(ids):
+        raise ValueError("every passage needs a unique, non-negative id")
     index_dir = Path(index_dir)
     versions = index_dir / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
@@ -133,9 +146,14 @@ def write_index(
         _write_jsonl(tmp / "articles.jsonl", articles)
         _write_jsonl(tmp / "passages.jsonl", passages)
         _write_jsonl(tmp / "sentences.jsonl", sentences)
-        flat = faiss.IndexFlatIP(passage_vectors.shape[1])
-        flat.add(np.ascontiguousarray(passage_vectors, dtype=np.float32))
-        faiss.write_index(flat, str(tmp / "passages.faiss"))
+        with (tmp / "segments.jsonl").open("w", encoding="utf-8") as fh:
+            for sha, spans in segments.items():
+                fh.write(json.dumps({"sha256": sha, "spans": spans}) + "\n")
+        vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32)
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+        index.add_with_ids(vectors, ids)
+        faiss.write_index(index, str(tmp / "passages.faiss"))
+        np.save(tmp / "passages.npy", vectors)
         np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         manifest = Manifest(
             version=version,
@@ -286,8 +304,14 @@ def load_index(index_dir: Path) -> IndexData:
         passages = _read_jsonl(path / "passages.jsonl", Passage)
         sentences = _read_jsonl(path / "sentences.jsonl", Sentence)
         passage_index = faiss.read_index(str(path / "passages.faiss"))
+        passage_vectors = np.load(path / "passages.npy", allow_pickle=False)
         sentence_vectors = np.load(path / "sentences.npy", allow_pickle=False)
-    except (OSError, ValueError, RuntimeError) as exc:
+        segments = {}
+        with (path / "segments.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                segments[row["sha256"]] = [[tuple(s) for s in block] for block in row["spans"]]
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise damaged(f"unreadable file: {str(exc).splitlines()[0][:200]}") from exc
     dim = int(manifest.model.get("dim", 0))
     if (
@@ -296,9 +320,15 @@ def load_index(index_dir: Path) -> IndexData:
         or len(sentences) != manifest.sentences
         or passage_index.ntotal != len(passages)
         or passage_index.d != dim
+        or passage_vectors.shape != (len(passages), dim)
         or sentence_vectors.shape != (len(sentences), dim)
     ):
         raise damaged("record and vector counts disagree with manifest.json")
+    row_of_id = {p.id: i for i, p in enumerate(passages)}
+    if len(row_of_id) != len(passages) or any(
+        not 0 <= pid < manifest.next_passage_id for pid in row_of_id
+    ):
+        raise damaged("passage ids are missing, repeated or out of range")
     for passage in passages:
         article = articles.get(passage.article_id)
         if article is None or article.body[passage.start : passage.end] != passage.text:
@@ -312,5 +342,8 @@ def load_index(index_dir: Path) -> IndexData:
         passages=passages,
         sentences=sentences,
         passage_index=passage_index,
+        passage_vectors=passage_vectors,
         sentence_vectors=sentence_vectors,
+        segments=segments,
+        row_of_id=row_of_id,
     )

@@ -31,13 +31,15 @@ def unit_rows(n: int, seed: int) -> np.ndarray:
 def build(index_dir: Path, *, fingerprint: str = "f" * 64, seed: int = 0) -> store.Manifest:
     corpus = load_corpus(TEST_CORPUS)
     chunks = chunk_corpus(corpus.articles)
+    passages = [p.model_copy(update={"id": 100 + i}) for i, p in enumerate(chunks.passages)]
     return write_index(
         index_dir,
         articles=corpus.articles,
-        passages=chunks.passages,
+        passages=passages,
         sentences=chunks.sentences,
         passage_vectors=unit_rows(len(chunks.passages), seed),
         sentence_vectors=unit_rows(len(chunks.sentences), seed + 1),
+        segments=chunks.segments,
         manifest_fields={
             "talks_version": "test",
             "model": model_identity(),
@@ -46,6 +48,7 @@ def build(index_dir: Path, *, fingerprint: str = "f" * 64, seed: int = 0) -> sto
             "skipped": [],
             "duplicate_sentences": chunks.duplicate_sentences,
             "near_duplicate_passages": chunks.near_duplicate_passages,
+            "next_passage_id": 100 + len(passages),
         },
     )
 
@@ -61,13 +64,17 @@ def test_round_trip_keeps_every_record_and_vector(tmp_path: Path) -> None:
     assert data.articles == {a.id: a for a in corpus.articles}  # Cyrillic text intact
     assert any("Умєров" in a.body for a in data.articles.values())
     chunks = chunk_corpus(corpus.articles)
-    assert data.passages == chunks.passages and data.sentences == chunks.sentences
+    assert [p.model_copy(update={"id": -1}) for p in data.passages] == chunks.passages
+    assert [p.id for p in data.passages] == list(range(100, 100 + len(chunks.passages)))
+    assert data.sentences == chunks.sentences
+    assert data.segments == chunks.segments
     assert data.passage_index.ntotal == len(chunks.passages)
     np.testing.assert_array_equal(data.sentence_vectors, unit_rows(len(chunks.sentences), 1))
-    # Row i of the FAISS index is passage i: its own vector is its nearest neighbour.
+    # The FAISS index answers with passage ids: passage 3's own vector finds passage 3's id.
     vectors = unit_rows(len(chunks.passages), 0)
+    np.testing.assert_array_equal(data.passage_vectors, vectors)
     _, ids = data.passage_index.search(vectors[3:4], 1)
-    assert ids[0][0] == 3
+    assert ids[0][0] == 103 and data.row_of_id[103] == 3
 
 
 def test_manifest_is_plain_json_naming_model_chunking_and_corpus(tmp_path: Path) -> None:
