@@ -66,6 +66,7 @@ async def run(users: int, total: int) -> dict[str, object]:
         telegram_base_url=tg.base_url,
         telegram_poll_timeout=10,
         rate_limit_questions=10_000,
+        index_dir=index_dir,
     )
     app = build_application(settings, retriever=retriever)
     await app.initialize()
@@ -111,6 +112,7 @@ async def run(users: int, total: int) -> dict[str, object]:
     await app.updater.stop()
     await app.stop()
     await app.shutdown()
+    await app.post_shutdown(app)
     await tg.stop()
     failed = [(c.method, c.status) for c in tg.calls if not c.ok]
     return {

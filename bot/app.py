@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sys
@@ -22,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import handlers
-from bot.service import open_retriever
+from bot.service import open_retriever, reopen
 from bot.settings import Settings
 from bot.state import BotState, RateLimiter
 from index.answering import AnswerParams
@@ -118,12 +119,13 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
         limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
         inline_limiter=RateLimiter(settings.rate_limit_questions * 4, settings.rate_limit_seconds),
         retriever=retriever,
+        admin_ids=settings.admin_id_set(),
     )
 
     async def post_init(app: Application) -> None:
         if state.retriever is None:
             log.info("loading the index from %s", settings.index_dir)
-            state.retriever = await asyncio.to_thread(open_retriever, settings)
+            state.retriever = await asyncio.to_thread(open_retriever, settings, refresh=True)
         manifest = state.retriever.data.manifest
         log.info(
             "serving %d articles, %d passages (index version %s) as @%s",
@@ -136,6 +138,16 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
             await app.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a nicety; answering still works
             log.warning("could not set the command menu: %s", exc)
+        app.bot_data["watcher"] = asyncio.create_task(
+            watch_index(app, settings.reload_seconds), name="talks-index-watcher"
+        )
+
+    async def post_shutdown(app: Application) -> None:
+        watcher = app.bot_data.pop("watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     app = (
         ApplicationBuilder()
@@ -145,21 +157,58 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
         .concurrent_updates(settings.concurrent_updates)
         .rate_limiter(MessageRateLimiter(max_retries=3))
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
     app.bot_data["state"] = state
+    app.bot_data["settings"] = settings
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     app.add_handler(CommandHandler(["start", "help"], handlers.start))
     app.add_handler(CommandHandler("sources", handlers.sources))
+    app.add_handler(CommandHandler("add", handlers.add))
+    app.add_handler(CommandHandler("reindex", handlers.reindex))
+    app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
     app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
-    app.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, handlers.not_text)
-    )
+    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.add_document))
+    app.add_handler(MessageHandler(private, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
     return app
+
+
+async def reload_index(app: Application) -> bool:
+    """Swap in the newly published index version, if there is one. Questions in flight keep the
+    retriever they started with. Returns whether a new version is now served."""
+    state: BotState = app.bot_data["state"]
+    settings: Settings = app.bot_data["settings"]
+    new = await asyncio.to_thread(reopen, settings, state.retriever)
+    if new is None:
+        return False
+    state.retriever = new
+    manifest = new.data.manifest
+    log.info(
+        "now serving index version %s: %d articles, %d passages",
+        manifest.version,
+        manifest.articles,
+        manifest.passages,
+    )
+    return True
+
+
+async def watch_index(app: Application, interval: float) -> None:
+    """Look for a newly published index every `interval` seconds (a `talks index` run by an
+    editor, or a /reindex); a version that fails to load is logged and the old one kept."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await reload_index(app)
+        except TalksError as exc:
+            log.warning("not switching to the new index: %s", exc)
+        except Exception:
+            log.exception("index watcher failed; will try again")
 
 
 def serve(settings: Settings) -> int:

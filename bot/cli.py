@@ -4,12 +4,14 @@ Examples:
     talks index                                  # build or rebuild the index from corpus/
     talks ask "who leads Ukraine's delegation"   # answer with verified quotes
     talks ask --json "where did the delegations meet"
+    talks add https://example.org/article        # then `talks index`
     TELEGRAM_BOT_TOKEN=... talks serve            # the Telegram bot
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import textwrap
@@ -71,6 +73,24 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     paths(p_serve)
+    p_add = sub.add_parser(
+        "add",
+        help="add an article from a file or a web page",
+        description=(
+            "Writes a new article into the corpus as Markdown with front matter, filled from the "
+            "page's or file's metadata; flags fill in or override fields. Refuses duplicates. "
+            "Then run `talks index`."
+        ),
+    )
+    p_add.add_argument("source_path", metavar="FILE_OR_URL")
+    p_add.add_argument("--title")
+    p_add.add_argument("--published", type=_date, help="YYYY-MM-DD")
+    p_add.add_argument("--source", dest="outlet", help="outlet or author")
+    p_add.add_argument("--url", help="link to the published article (for files)")
+    p_add.add_argument("--language", help="en, uk, ru, …")
+    p_add.add_argument(
+        "--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)"
+    )
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
     paths(p_ask)
@@ -85,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = Settings.from_env()
         overrides = {}
-        if args.corpus is not None:
+        if getattr(args, "corpus", None) is not None:
             overrides["corpus_dir"] = args.corpus
-        if args.index is not None:
+        if getattr(args, "index", None) is not None:
             overrides["index_dir"] = args.index
         settings = settings.model_copy(update=overrides)
         if args.command == "index":
             return _cmd_index(settings, full=args.full)
+        if args.command == "add":
+            return _cmd_add(settings, args)
         if args.command == "serve":
             from bot.app import serve
 
@@ -106,6 +128,36 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("talks: interrupted", file=sys.stderr)
         return 130
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-06-02") from None
+
+
+def _cmd_add(settings, args: argparse.Namespace) -> int:
+    from index.ingest import add_article, draft_from_file, draft_from_page, fetch
+
+    where = args.source_path
+    if where.startswith(("http://", "https://")) or "://" in where:
+        draft = draft_from_page(fetch(where))
+    else:
+        draft = draft_from_file(Path(where))
+    overrides = {
+        "title": args.title,
+        "published": args.published,
+        "source": args.outlet,
+        "url": args.url,
+        "language": args.language,
+    }
+    for name, value in overrides.items():
+        if value:
+            setattr(draft, name, value)
+    path = add_article(settings.corpus_dir, draft)
+    print(f"Added {path} ({draft.title}, {draft.published}). Run `talks index` to index it.")
+    return 0
 
 
 def _cmd_index(settings, *, full: bool = False) -> int:

@@ -28,7 +28,7 @@ from telegram.ext import ContextTypes
 from bot import formatting
 from bot.state import BotState
 from index.answering import answer, validate_question
-from index.errors import QuestionError
+from index.errors import QuestionError, TalksError
 
 log = logging.getLogger(__name__)
 MORE_PREFIX = "more:"
@@ -290,3 +290,152 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
                 update.effective_chat.id,
                 "Sorry, something went wrong while answering. Please try again in a moment.",
             )
+
+
+# --- editors: TALKS_ADMIN_IDS ----------------------------------------------------------------
+
+ADMIN_ONLY = "Sorry, only the bot's editors can do that."
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+MAX_DOCUMENT_BYTES = 5_000_000
+
+
+async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    if user is not None and user.id in _state(context).admin_ids:
+        return True
+    await update.effective_message.reply_text(ADMIN_ONLY, do_quote=True)
+    return False
+
+
+async def _reindex(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Update the index from the corpus and start serving it; returns a summary for the chat."""
+    from bot.app import reload_index
+    from bot.service import build
+
+    state = _state(context)
+    settings = context.application.bot_data["settings"]
+    async with state.reindexing:
+        report = await asyncio.to_thread(
+            build,
+            settings,
+            state.retriever.encoder,
+            quiet=True,
+            threads=settings.query_threads,
+        )
+        await reload_index(context.application)
+    m = report.manifest
+    if report.up_to_date:
+        return f"The index is already up to date: {m.articles} articles, {m.passages} passages."
+    skipped = f" Skipped (malformed): {'; '.join(report.problems)}." if report.problems else ""
+    return (
+        f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed, {report.unchanged} "
+        f"unchanged; {report.embedded_passages} passages embedded. Now serving {m.articles} "
+        f"articles, {m.passages} passages (version {m.version}).{skipped}"
+    )
+
+
+async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reindex (editors): bring the index in line with the corpus folder."""
+    if not await _admin(update, context):
+        return
+    message = update.effective_message
+    try:
+        summary = await _reindex(context)
+    except TalksError as exc:
+        summary = f"Reindexing failed; still serving the previous index. {exc}"
+    await message.reply_text(summary, do_quote=True)
+
+
+async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add URL (editors): fetch a public web page, add it to the corpus, reindex."""
+    if not await _admin(update, context):
+        return
+    message = update.effective_message
+    if not context.args:
+        await message.reply_text(
+            "Usage: /add https://… (a public article page), or send me an .md, .txt or .html file.",
+            do_quote=True,
+        )
+        return
+    await _add_with(update, context, lambda: _draft_from_url(context.args[0]))
+
+
+def _draft_from_url(url: str):
+    from index.ingest import draft_from_page, fetch
+
+    return draft_from_page(fetch(url))
+
+
+async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An .md/.txt/.html file sent by an editor in a private chat: add it, reindex."""
+    message = update.effective_message
+    document = message.document
+    name = (document.file_name or "").lower()
+    if update.effective_user is None or update.effective_user.id not in _state(context).admin_ids:
+        await not_text(update, context)
+        return
+    if not name.endswith(DOCUMENT_SUFFIXES):
+        await message.reply_text("I can add .md, .txt and .html files as articles.", do_quote=True)
+        return
+    if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
+        await message.reply_text(
+            f"That file is larger than {MAX_DOCUMENT_BYTES:,} bytes.", do_quote=True
+        )
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+
+    def draft():
+        import tempfile
+        from pathlib import Path
+
+        from index.ingest import draft_from_file
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(document.file_name or "article.txt").name
+            path.write_bytes(data[: MAX_DOCUMENT_BYTES + 1])
+            return draft_from_file(path)
+
+    await _add_with(update, context, draft)
+
+
+async def _add_with(update: Update, context: ContextTypes.DEFAULT_TYPE, make_draft) -> None:
+    from index.ingest import add_article
+
+    message = update.effective_message
+    settings = context.application.bot_data["settings"]
+    try:
+        draft = await asyncio.to_thread(make_draft)
+        path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
+    except TalksError as exc:
+        await message.reply_text(f"Not added: {exc}", do_quote=True)
+        return
+    try:
+        summary = await _reindex(context)
+    except TalksError as exc:
+        summary = f"Reindexing failed; still serving the previous index. {exc}"
+    await message.reply_text(f"Added {path.name} ({draft.title}). {summary}", do_quote=True)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (editors): what is served and how it has been answering."""
+    if not await _admin(update, context):
+        return
+    import datetime as dt
+    import time
+
+    state = _state(context)
+    m = state.retriever.data.manifest
+    created = dt.datetime.fromisoformat(m.created_at)
+    age = dt.datetime.now(dt.UTC) - created
+    hours, rest = divmod(int(age.total_seconds()), 3600)
+    up = int(time.time() - state.started)
+    await update.effective_message.reply_text(
+        f"Articles: {m.articles} ({len(m.skipped)} skipped as malformed)\n"
+        f"Passages: {m.passages}, sentences: {m.sentences}\n"
+        f"Index version: {m.version}, built {hours} h {rest // 60} min ago\n"
+        f"Since start ({up // 3600} h {up % 3600 // 60} min): {state.answered} answered, "
+        f"{state.abstained} not in my sources",
+        do_quote=True,
+    )

@@ -29,6 +29,7 @@ def build(
     *,
     full: bool = False,
     quiet: bool = False,
+    threads: int | None = None,
 ) -> BuildReport:
     """Update (or with full=True rebuild) the index, with a progress bar on a terminal and a
     one-line summary on stderr. `encoder` may be a loader, called only if there is text to embed."""
@@ -37,7 +38,7 @@ def build(
     from index.builder import build_index
     from index.encoder import set_threads
 
-    set_threads(settings.index_threads)
+    set_threads(threads or settings.index_threads)
     bar = tqdm(
         total=0, unit="text", desc="Embedding", file=sys.stderr, disable=quiet or None, leave=False
     )
@@ -53,6 +54,7 @@ def build(
         )
     finally:
         bar.close()
+        set_threads(settings.query_threads)
     if not quiet:
         for problem in report.problems:
             print(f"talks: skipped {problem}", file=sys.stderr)
@@ -60,27 +62,48 @@ def build(
     return report
 
 
-def open_retriever(settings: Settings) -> Retriever:
-    """The retriever for settings.index_dir, building the index first if there is none. Raises
-    a TalksError (with the fix in its message) for a damaged, mismatched or stale index."""
+def open_retriever(settings: Settings, *, refresh: bool = False) -> Retriever:
+    """The retriever for settings.index_dir, building the index first if there is none.
+
+    refresh=False (`talks ask`): a damaged, mismatched or stale index raises a TalksError whose
+    message says how to fix it. refresh=True (`talks serve`): the index is brought in line with
+    the corpus first (incrementally; a damaged or mismatched one is rebuilt), so a restarted bot
+    serves what the corpus holds."""
     from index.corpus import fingerprint
     from index.encoder import set_threads
     from index.retriever import Retriever
     from index.store import read_manifest
 
-    corpus_print = fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
-    try:
-        read_manifest(settings.index_dir)
+    if refresh:
         encoder = load_encoder(settings.query_threads)
-    except IndexNotFoundError:
-        print(
-            f"talks: no index at {settings.index_dir} yet: building it from {settings.corpus_dir} "
-            "(first run)",
-            file=sys.stderr,
-        )
-        encoder = load_encoder(settings.index_threads)
         build(settings, encoder)
+    else:
+        try:
+            read_manifest(settings.index_dir)
+            encoder = load_encoder(settings.query_threads)
+        except IndexNotFoundError:
+            print(
+                f"talks: no index at {settings.index_dir} yet: building it from "
+                f"{settings.corpus_dir} (first run)",
+                file=sys.stderr,
+            )
+            encoder = load_encoder(settings.index_threads)
+            build(settings, encoder)
+    corpus_print = fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
     set_threads(settings.query_threads)
     retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
+    retriever.warm()
+    return retriever
+
+
+def reopen(settings: Settings, current: Retriever) -> Retriever | None:
+    """A retriever for the index version now published, or None if it is the one being served.
+    Reuses the loaded model; raises a TalksError if the new version cannot be loaded."""
+    from index.retriever import Retriever
+    from index.store import read_manifest
+
+    if read_manifest(settings.index_dir).version == current.data.manifest.version:
+        return None
+    retriever = Retriever.open(settings.index_dir, current.encoder)
     retriever.warm()
     return retriever

@@ -60,6 +60,10 @@ class Settings(BaseModel):
     rate_limit_questions: int = Field(default=6, ge=1, description="per user per window")
     rate_limit_seconds: float = Field(default=60.0, gt=0, description="the window")
     concurrent_updates: int = Field(default=8, ge=1, le=256, description="updates handled at once")
+    reload_seconds: float = Field(
+        default=5.0, gt=0, description="how often to look for a new index"
+    )
+    admin_ids: str = Field(default="", description="comma-separated Telegram user ids")
 
     @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
     @classmethod
@@ -112,6 +116,22 @@ class Settings(BaseModel):
             # Never echo the value: it may be the token.
             lines = [f"{cls.env_name(str(err['loc'][0]))}: {err['msg']}" for err in exc.errors()]
             raise SettingsError("Bad settings:\n  " + "\n  ".join(lines)) from exc
+
+    def admin_id_set(self) -> frozenset[int]:
+        """TALKS_ADMIN_IDS as numbers."""
+        ids = set()
+        for part in re.split(r"[,\s;]+", self.admin_ids.strip()):
+            if part:
+                ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _numeric_ids(cls, value: str) -> str:
+        for part in re.split(r"[,\s;]+", value.strip()):
+            if part and not re.fullmatch(r"-?\d+", part):
+                raise ValueError(f"{part!r} is not a numeric Telegram user id")
+        return value
 
     def answer_params(self) -> AnswerParams:
         return AnswerParams(

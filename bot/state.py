@@ -5,6 +5,7 @@ No `telegram` import: handlers read and update it, tests can inspect it.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -59,6 +60,8 @@ class BotState:
     abstained: int = 0
     started: float = field(default_factory=time.time)
     max_more: int = 1000
+    admin_ids: frozenset[int] = frozenset()
+    reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def remember_more(self, quotes: list[Quote]) -> str:
         """Keep extra quotes for the "More sources" button; returns the key for callback data."""

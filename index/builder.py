@@ -25,7 +25,13 @@ import numpy as np
 from index.chunking import chunk_corpus, embedding_text
 from index.corpus import load_corpus
 from index.encoder import Encoder, model_identity
-from index.errors import CorpusError, IndexBusyError, TalksError
+from index.errors import (
+    CorpusError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from index.models import Article, ChunkingParams
 from index.store import (
     IndexData,
@@ -124,9 +130,12 @@ def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | No
         manifest = read_manifest(index_dir)
         check_compatible(manifest, index_dir=index_dir, model=model_identity(), chunking=chunking)
         return load_index(index_dir), ""
-    except TalksError as exc:
-        reason = type(exc).__name__.removeprefix("Index").removesuffix("Error").lower()
-        return None, "" if reason == "notfound" else f"previous index unusable: {reason}"
+    except IndexNotFoundError:
+        return None, ""
+    except IndexCorruptError:
+        return None, "the previous index is damaged"
+    except IndexMismatchError:
+        return None, "the previous index was built with another model, chunking or format"
 
 
 def build_index(

@@ -96,7 +96,7 @@ async def tg():
     await fake.stop()
 
 
-def bot_settings(tg, **overrides):
+def bot_settings(tg, index_dir: Path, **overrides):
     from bot.settings import Settings
 
     values = {
@@ -104,6 +104,7 @@ def bot_settings(tg, **overrides):
         "telegram_base_url": tg.base_url,
         "telegram_poll_timeout": 10,
         "corpus_dir": SEED_CORPUS,
+        "index_dir": index_dir,
         "rate_limit_questions": 1000,
     }
     values.update(overrides)
@@ -121,14 +122,15 @@ async def stop_polling(app) -> None:
     await app.updater.stop()
     await app.stop()
     await app.shutdown()
+    await app.post_shutdown(app)  # run_polling would
 
 
 @pytest.fixture
-async def bot(tg, seed_retriever):
+async def bot(tg, seed_retriever, seed_index):
     """The real application, long-polling the stand-in over HTTP, answering from corpus/."""
     from bot.app import build_application
 
-    app = build_application(bot_settings(tg), retriever=seed_retriever)
+    app = build_application(bot_settings(tg, seed_index), retriever=seed_retriever)
     await start_polling(app)
     await tg.wait_until_polling()
     yield app

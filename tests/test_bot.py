@@ -327,8 +327,10 @@ async def test_network_errors_while_polling_are_survived(tg, bot) -> None:
     assert "Istanbul" in call.result["text"]
 
 
-async def test_inbound_rate_limit_per_user(tg, seed_retriever) -> None:
-    app = build_application(bot_settings(tg, rate_limit_questions=2), retriever=seed_retriever)
+async def test_inbound_rate_limit_per_user(tg, seed_retriever, seed_index) -> None:
+    app = build_application(
+        bot_settings(tg, seed_index, rate_limit_questions=2), retriever=seed_retriever
+    )
     await start_polling(app)
     try:
         alice, bob = tg.make_user("Alice"), tg.make_user("Bob")
@@ -385,8 +387,10 @@ async def test_slow_question_does_not_block_others(tg, bot, monkeypatch) -> None
     assert slow_call.at > fast_call.at
 
 
-async def test_webhook_mode_with_secret_token(tg, seed_retriever, unused_tcp_port: int) -> None:
-    app = build_application(bot_settings(tg), retriever=seed_retriever)
+async def test_webhook_mode_with_secret_token(
+    tg, seed_retriever, seed_index, unused_tcp_port: int
+) -> None:
+    app = build_application(bot_settings(tg, seed_index), retriever=seed_retriever)
     await app.initialize()
     await app.post_init(app)
     await app.start()
@@ -406,6 +410,7 @@ async def test_webhook_mode_with_secret_token(tg, seed_retriever, unused_tcp_por
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+        await app.post_shutdown(app)
 
 
 async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) -> None:

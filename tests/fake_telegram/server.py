@@ -210,6 +210,7 @@ class FakeTelegram:
         self.inline_queries: dict[str, dict] = {}
         self.callback_queries: dict[str, dict] = {}
         self.blocked: set[int] = set()
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._faults: dict[str, list[TgError]] = {}
         self._call_event = asyncio.Event()
         self._closing = False
@@ -327,6 +328,39 @@ class FakeTelegram:
         )
         return qid
 
+    def push_document(
+        self,
+        file_name: str,
+        content: bytes,
+        *,
+        user: dict | None = None,
+        chat: dict | None = None,
+        caption: str | None = None,
+    ) -> dict:
+        """A user sends a file; the bot can getFile and download it. Returns the Message."""
+        user = user or self.default_user
+        chat = chat or self.private_chat(user)
+        self.chats.setdefault(chat["id"], chat)
+        file_id = f"doc{len(self.files) + 1}"
+        self.files[file_id] = (f"documents/{file_id}_{file_name}", content)
+        msg = {
+            "message_id": self._next_msg_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": file_name,
+                "file_size": len(content),
+            },
+        }
+        if caption is not None:
+            msg["caption"] = caption
+        self.messages[(chat["id"], msg["message_id"])] = msg
+        self.push_update({"message": msg})
+        return msg
+
     def push_inline_query(self, query: str, *, user: dict | None = None, offset: str = "") -> str:
         user = user or self.default_user
         qid = str(secrets.randbits(63))
@@ -408,7 +442,23 @@ class FakeTelegram:
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.json_response(TgError(401, "Unauthorized").body(), status=401)
+        for path, content in self.files.values():
+            if path == request.match_info["path"]:
+                return web.Response(body=content, content_type="application/octet-stream")
         return web.Response(status=404, text="Not Found")
+
+    async def _m_getfile(self, p: dict) -> dict:
+        entry = self.files.get(p.get("file_id", ""))
+        if entry is None:
+            raise bad("invalid file_id")
+        if len(entry[1]) > 20 * 1024 * 1024:
+            raise bad("file is too big")  # the Bot API serves files up to 20 MB
+        return {
+            "file_id": p["file_id"],
+            "file_unique_id": f"u{p['file_id']}",
+            "file_size": len(entry[1]),
+            "file_path": entry[0],
+        }
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         token, method = request.match_info["token"], request.match_info["method"]
