@@ -1,0 +1,181 @@
+"""The running bot picks up new index versions without a restart; editors' commands work and
+everyone else is politely refused. Real bot over HTTP against the stand-in Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, reload_index
+from index.builder import build_index
+from index.retriever import Retriever
+from index.store import read_manifest
+
+from .conftest import SEED_CORPUS, TEST_CORPUS, bot_settings, start_polling, stop_polling
+from .test_bot import reply_to
+
+pytestmark = pytest.mark.model
+PRISONERS = "2025-05-16-prisoner-exchange.md"
+QUESTION = "How many prisoners of war will be exchanged?"
+
+
+@pytest.fixture
+async def editable(tg, encoder, tmp_path: Path):
+    """A bot over its own corpus and index, with one editor, looking for new versions often."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEED_CORPUS, corpus)
+    build_index(corpus, index, encoder)
+    editor = tg.make_user("Editor")
+    settings = bot_settings(
+        tg, index, corpus_dir=corpus, admin_ids=str(editor["id"]), reload_seconds=0.3
+    )
+    app = build_application(settings, retriever=Retriever.open(index, encoder))
+    await start_polling(app)
+    yield {"app": app, "corpus": corpus, "index": index, "editor": editor}
+    await stop_polling(app)
+
+
+async def wait_for_version(app, version: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    state = app.bot_data["state"]
+    while state.retriever.data.manifest.version != version:
+        assert time.monotonic() < deadline, "the bot did not switch to the new index"
+        await asyncio.sleep(0.1)
+
+
+async def test_article_indexed_by_talks_index_is_answered_without_restart(tg, editable) -> None:
+    app, corpus, index = editable["app"], editable["corpus"], editable["index"]
+    before = await reply_to(tg, tg.push_text(QUESTION))
+    assert "1,000 prisoners" not in before.result["text"]
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    command = [shutil.which("talks")] if shutil.which("talks") else [sys.executable, "-m", "bot"]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "index", "--corpus", str(corpus), "--index", str(index)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TALKS_")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stderr
+    await wait_for_version(app, read_manifest(index).version)
+    after = await reply_to(tg, tg.push_text(QUESTION))
+    assert "1,000 prisoners" in after.result["text"]
+    # and removing it takes it out of the answers again
+    (corpus / PRISONERS).unlink()
+    await asyncio.to_thread(build_index, corpus, index, app.bot_data["state"].retriever.encoder)
+    await wait_for_version(app, read_manifest(index).version)
+    gone = await reply_to(tg, tg.push_text(QUESTION))
+    assert "1,000 prisoners" not in gone.result["text"]
+
+
+@pytest.mark.parametrize("command", ["/reindex", "/stats", "/add https://example.org/a"])
+async def test_editor_commands_are_refused_to_everyone_else(tg, editable, command: str) -> None:
+    version = read_manifest(editable["index"]).version
+    files = sorted(p.name for p in editable["corpus"].iterdir())
+    shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
+    msg = tg.push_text(command, user=tg.make_user("Stranger"))
+    call = await reply_to(tg, msg)
+    assert call.result["text"] == "Sorry, only the bot's editors can do that."
+    await asyncio.sleep(1)
+    assert read_manifest(editable["index"]).version == version  # nothing happened
+    assert sorted(p.name for p in editable["corpus"].iterdir()) == sorted([*files, PRISONERS])
+
+
+async def test_editor_reindex_then_stats(tg, editable) -> None:
+    editor = editable["editor"]
+    shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
+    call = await reply_to(tg, tg.push_text("/reindex", user=editor), timeout=120)
+    text = call.result["text"]
+    assert text.startswith("Index updated") and "1 added" in text and "2 articles" in text
+    answer = await reply_to(tg, tg.push_text(QUESTION, user=editor))
+    assert "1,000 prisoners" in answer.result["text"]
+    again = await reply_to(tg, tg.push_text("/reindex", user=editor), timeout=120)
+    assert "already up to date" in again.result["text"]
+    stats = await reply_to(tg, tg.push_text("/stats", user=editor))
+    text = stats.result["text"]
+    assert "Articles: 2" in text and "1 answered" in text
+    assert read_manifest(editable["index"]).version in text
+
+
+async def test_editor_sends_an_article_file(tg, editable) -> None:
+    editor = editable["editor"]
+    content = (TEST_CORPUS / PRISONERS).read_bytes()
+    msg = tg.push_document(PRISONERS, content, user=editor)
+    call = await reply_to(tg, msg, timeout=120)
+    assert call.result["text"].startswith("Added 2025-05-16-")
+    assert "Index updated" in call.result["text"]
+    answer = await reply_to(tg, tg.push_text(QUESTION, user=editor))
+    assert "1,000 prisoners" in answer.result["text"]
+    dup = tg.push_document("copy.md", content, user=editor)
+    call = await reply_to(tg, dup)
+    assert call.result["text"].startswith("Not added: Already in the corpus")
+
+
+async def test_a_stranger_sending_a_file_gets_the_text_only_note(tg, editable) -> None:
+    msg = tg.push_document(PRISONERS, (TEST_CORPUS / PRISONERS).read_bytes())
+    call = await reply_to(tg, msg)
+    assert "only read questions written as text" in call.result["text"]
+    assert not (editable["corpus"] / PRISONERS).exists()
+
+
+async def test_editor_add_of_a_private_address_is_refused(tg, editable) -> None:
+    msg = tg.push_text("/add http://127.0.0.1:9/secret", user=editable["editor"])
+    call = await reply_to(tg, msg)
+    assert call.result["text"].startswith("Not added: Refusing to fetch 127.0.0.1")
+    usage = await reply_to(tg, tg.push_text("/add", user=editable["editor"]))
+    assert usage.result["text"].startswith("Usage: /add")
+
+
+async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkeypatch) -> None:
+    import bot.handlers as handlers
+    from index.answering import answer as real_answer
+
+    app = editable["app"]
+    used = []
+
+    def slow_answer(question: str, retriever, params):
+        used.append(retriever.data.manifest.version)
+        if "slow" in question:
+            time.sleep(2)
+        return real_answer(question, retriever, params)
+
+    monkeypatch.setattr(handlers, "answer", slow_answer)
+    old = app.bot_data["state"].retriever.data.manifest.version
+    slow = tg.push_text("slow: who leads Ukraine's delegation")
+    while not used:
+        await asyncio.sleep(0.05)
+    shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
+    encoder = app.bot_data["state"].retriever.encoder
+    await asyncio.to_thread(build_index, editable["corpus"], editable["index"], encoder)
+    await reload_index(app)
+    new = app.bot_data["state"].retriever.data.manifest.version
+    assert new != old
+    call = await reply_to(tg, slow)
+    assert "Umerov" in call.result["text"]  # the in-flight question was answered, on `old`
+    fresh = await reply_to(tg, tg.push_text(QUESTION))
+    assert "1,000 prisoners" in fresh.result["text"]
+    assert used == [old, new]
+
+
+async def test_a_damaged_new_version_is_not_switched_to(tg, editable) -> None:
+    app, index = editable["app"], editable["index"]
+    old = app.bot_data["state"].retriever.data.manifest.version
+    shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
+    encoder = app.bot_data["state"].retriever.encoder
+    await asyncio.to_thread(build_index, editable["corpus"], index, encoder)
+    new = read_manifest(index).version
+    (index / "versions" / new / "passages.faiss").write_bytes(b"broken")
+    await asyncio.sleep(1.0)  # several watcher rounds
+    assert app.bot_data["state"].retriever.data.manifest.version == old
+    call = await reply_to(tg, tg.push_text("who leads Ukraine's delegation"))
+    assert "Umerov" in call.result["text"]
+    assert not [c for c in tg.calls if c.method == "sendMessage" and not c.ok]
