@@ -17,6 +17,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -155,6 +156,8 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .concurrent_updates(settings.concurrent_updates)
+        # Replies quote the question, and still arrive if the user deleted it meanwhile.
+        .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
         .rate_limiter(MessageRateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -172,7 +175,7 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
     app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.add_document))
-    app.add_handler(MessageHandler(private, handlers.not_text))
+    app.add_handler(MessageHandler(private & filters.ATTACHMENT, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)

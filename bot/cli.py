@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("talks: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that is a file, a folder that cannot be written, …
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"talks: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 def _date(text: str) -> dt.date:

@@ -15,6 +15,11 @@ import re
 from index.models import Answer, Article, Quote
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 after entity parsing; keep headroom
+# Reported server limits on formatting itself (tdlib/telegram-bot-api#165: "Entities_too_long"
+# past ~9.5k characters of entities; entities past the 100th ignored): stay well inside both.
+MAX_HTML_CHARS = 8000
+MAX_ENTITIES = 90
+_OPEN_TAG = re.compile(r"<(?!/)[a-z]")
 INLINE_QUERY_LIMIT = 256
 TITLE_CHARS = 300
 _TAG = re.compile(r"<[^>]*>")
@@ -40,6 +45,15 @@ def visible(message_html: str) -> str:
 def visible_length(message_html: str) -> int:
     """Length as Telegram limits it, in UTF-16 code units."""
     return len(visible(message_html).encode("utf-16-le")) // 2
+
+
+def fits(message_html: str, limit: int = MESSAGE_LIMIT) -> bool:
+    """Within Telegram's text limit and the formatting limits above."""
+    return (
+        visible_length(message_html) <= limit
+        and len(message_html) <= MAX_HTML_CHARS
+        and len(_OPEN_TAG.findall(message_html)) <= MAX_ENTITIES
+    )
 
 
 def to_plain(message_html: str) -> str:
@@ -93,10 +107,10 @@ def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     messages: list[str] = []
     current = ""
     for block in blocks:
-        pieces = [block] if visible_length(block) <= limit else _cut(visible(block), limit)
+        pieces = [block] if fits(block, limit) else _cut(visible(block), limit)
         for piece in pieces:
             candidate = f"{current}\n\n{piece}" if current else piece
-            if visible_length(candidate) <= limit:
+            if fits(candidate, limit):
                 current = candidate
             else:
                 messages.append(current)
@@ -108,14 +122,16 @@ def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def _cut(text: str, limit: int) -> list[str]:
     """Escaped pieces of plain text, each at most `limit` UTF-16 units when visible."""
+    limit = min(limit, MAX_HTML_CHARS // 6)  # escaping can grow a character to 6 ("&quot;")
     pieces, rest = [], text
     while rest:
-        take = len(rest)
+        take = min(len(rest), limit)
         while len(rest[:take].encode("utf-16-le")) // 2 > limit:
-            take = rest.rfind(" ", 0, take - 1)
-            if take <= 0:  # no space: cut on characters, never inside a surrogate pair
-                take = limit // 2
-                break
+            take -= 1
+        if take < len(rest) and not rest[take].isspace():
+            space = rest.rfind(" ", 0, take)
+            if space > 0:
+                take = space  # end on a word boundary when there is one
         pieces.append(esc(rest[:take].strip()))
         rest = rest[take:].lstrip()
     return [p for p in pieces if p]

@@ -59,7 +59,7 @@ async def send_html(
             link_preview_options={"is_disabled": True},
         )
     except BadRequest as exc:
-        if "parse entities" not in str(exc).lower():
+        if "entit" not in str(exc).lower():  # can't parse entities, Entities_too_long, …
             raise
         log.warning("Telegram could not parse our HTML (%s); sending plain text", exc)
         return await context.bot.send_message(
@@ -169,14 +169,13 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
             if state.limiter.should_warn(user.id):
                 await message.reply_text(
                     f"You are asking faster than I can answer well: please wait {wait:.0f} s "
-                    "and ask again.",
-                    do_quote=True,
+                    "and ask again."
                 )
             return
     try:
         text = validate_question(text, state.params.max_question_chars)
     except QuestionError as exc:
-        await message.reply_text(str(exc).replace("`", ""), do_quote=True)
+        await message.reply_text(str(exc).replace("`", ""))
         return
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
@@ -267,17 +266,14 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         target.lower() != context.bot.username.lower()
     ):
         return
-    await message.reply_text(
-        f"I don't know the command {name[:64]}. Send /help to see what I do.", do_quote=True
-    )
+    await message.reply_text(f"I don't know the command {name[:64]}. Send /help to see what I do.")
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Photos without captions, stickers, voice notes, files… in a private chat."""
     await update.effective_message.reply_text(
         "I can only read questions written as text. Send me your question as a message, "
-        "for example: Who leads Ukraine's delegation?",
-        do_quote=True,
+        "for example: Who leads Ukraine's delegation?"
     )
 
 
@@ -303,7 +299,7 @@ async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     user = update.effective_user
     if user is not None and user.id in _state(context).admin_ids:
         return True
-    await update.effective_message.reply_text(ADMIN_ONLY, do_quote=True)
+    await update.effective_message.reply_text(ADMIN_ONLY)
     return False
 
 
@@ -344,7 +340,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         summary = await _reindex(context)
     except TalksError as exc:
         summary = f"Reindexing failed; still serving the previous index. {exc}"
-    await message.reply_text(summary, do_quote=True)
+    await message.reply_text(summary)
 
 
 async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -354,8 +350,7 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if not context.args:
         await message.reply_text(
-            "Usage: /add https://… (a public article page), or send me an .md, .txt or .html file.",
-            do_quote=True,
+            "Usage: /add https://… (a public article page), or send me an .md, .txt or .html file."
         )
         return
     await _add_with(update, context, lambda: _draft_from_url(context.args[0]))
@@ -376,12 +371,10 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await not_text(update, context)
         return
     if not name.endswith(DOCUMENT_SUFFIXES):
-        await message.reply_text("I can add .md, .txt and .html files as articles.", do_quote=True)
+        await message.reply_text("I can add .md, .txt and .html files as articles.")
         return
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(
-            f"That file is larger than {MAX_DOCUMENT_BYTES:,} bytes.", do_quote=True
-        )
+        await message.reply_text(f"That file is larger than {MAX_DOCUMENT_BYTES:,} bytes.")
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
@@ -409,13 +402,13 @@ async def _add_with(update: Update, context: ContextTypes.DEFAULT_TYPE, make_dra
         draft = await asyncio.to_thread(make_draft)
         path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
     except TalksError as exc:
-        await message.reply_text(f"Not added: {exc}", do_quote=True)
+        await message.reply_text(f"Not added: {exc}")
         return
     try:
         summary = await _reindex(context)
     except TalksError as exc:
         summary = f"Reindexing failed; still serving the previous index. {exc}"
-    await message.reply_text(f"Added {path.name} ({draft.title}). {summary}", do_quote=True)
+    await message.reply_text(f"Added {path.name} ({draft.title}). {summary}")
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -436,6 +429,5 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Passages: {m.passages}, sentences: {m.sentences}\n"
         f"Index version: {m.version}, built {hours} h {rest // 60} min ago\n"
         f"Since start ({up // 3600} h {up % 3600 // 60} min): {state.answered} answered, "
-        f"{state.abstained} not in my sources",
-        do_quote=True,
+        f"{state.abstained} not in my sources"
     )

@@ -65,6 +65,13 @@ class Settings(BaseModel):
     )
     admin_ids: str = Field(default="", description="comma-separated Telegram user ids")
 
+    @field_validator("corpus_dir", "index_dir", mode="before")
+    @classmethod
+    def _path_given(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
     @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

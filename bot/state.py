@@ -28,6 +28,8 @@ class RateLimiter:
     def allow(self, user_id: int, now: float | None = None) -> tuple[bool, float]:
         """(allowed, seconds until the next question would be allowed)."""
         now = time.monotonic() if now is None else now
+        if len(self._events) > 10_000:  # forget users who have been quiet for a window
+            self._sweep(now)
         events = self._events.setdefault(user_id, deque())
         while events and now - events[0] >= self.window:
             events.popleft()
@@ -35,6 +37,11 @@ class RateLimiter:
             events.append(now)
             return True, 0.0
         return False, self.window - (now - events[0])
+
+    def _sweep(self, now: float) -> None:
+        for user_id in [u for u, e in self._events.items() if not e or now - e[-1] >= self.window]:
+            del self._events[user_id]
+            self._warned.pop(user_id, None)
 
     def should_warn(self, user_id: int, now: float | None = None) -> bool:
         """Tell a user about the limit once per window, not on every message."""

@@ -66,6 +66,10 @@ def validate_question(question: str, max_chars: int) -> str:
             f"The question is {len(text):,} characters long; please ask in at most {max_chars:,} "
             "characters."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("The question is not valid text: please type it again.") from None
     if not WORD.search(text):
         raise QuestionError(
             "The question has no words: ask something, e.g. `who leads Ukraine's delegation`."
@@ -76,6 +80,15 @@ def validate_question(question: str, max_chars: int) -> str:
 def verify_quote(article: Article, start: int, end: int, text: str) -> bool:
     """The quote is the article's exact text at those offsets."""
     return 0 <= start < end <= len(article.body) and article.body[start:end] == text
+
+
+def verify_in_passage(passage, start: int, end: int, text: str) -> bool:
+    """The sentence is also, at the same offsets, in the passage it was retrieved with: a second,
+    separately stored copy of the article's words (cross-checked when the index loads)."""
+    return (
+        passage.start <= start < end <= passage.end
+        and passage.text[start - passage.start : end - passage.start] == text
+    )
 
 
 def not_answered(question: str) -> Answer:
@@ -90,6 +103,8 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     data = retriever.data
     weights = retriever.term_weights
     searched = weights.correct(question)  # misspelled names → the corpus's spelling
+    if weights.unknown_names(searched):  # asks about someone or somewhere never mentioned
+        return not_answered(question)
     query = retriever.embed_question(searched)
     hits = retriever.search(query, params.top_k)
     if not hits:
@@ -161,8 +176,10 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             continue
         start, end = _with_context(data, sid, query, params.max_quote_chars)
         quote_text = article.body[start:end]
-        if not verify_quote(article, start, end, quote_text) or not verify_quote(
-            article, sentence.start, sentence.end, text
+        passage = data.passages[passage_of[sid][1]]
+        if not (
+            verify_quote(article, start, end, quote_text)
+            and verify_in_passage(passage, sentence.start, sentence.end, text)
         ):
             log.warning("dropped a quote that is not verbatim in %s", article.id)
             continue

@@ -148,6 +148,19 @@ class _NearDuplicates:
             self.postings.setdefault(shingle, []).append(idx)
 
 
+def _cap_lengths(text: str, spans: list[tuple[int, int]], limit: int) -> Iterator[tuple[int, int]]:
+    """The spans, with any longer than `limit` cut at whitespace into pieces that fit."""
+    for s, e in spans:
+        while e - s > limit:
+            cut = text.rfind(" ", s + 1, s + limit)
+            if cut <= s:
+                cut = s + limit  # one unbroken word: cut anyway
+            yield _trim(text, s, cut)
+            s, _ = _trim(text, cut, e)
+        if e > s:
+            yield s, e
+
+
 def _windows(run: list[tuple[int, int]], params: ChunkingParams) -> Iterator[list[int]]:
     """Index windows over a run of sentence spans: up to `window` sentences and `max_chars`
     characters, neighbouring windows sharing `overlap` sentences."""
@@ -190,7 +203,7 @@ def chunk_corpus(
         for block_spans in article_segments:
             # Runs of consecutive sentences not seen before; a duplicate breaks the run.
             runs: list[list[tuple[int, int]]] = [[]]
-            for s, e in block_spans:
+            for s, e in _cap_lengths(body, block_spans, params.max_sentence_chars):
                 key = sentence_key(body[s:e])
                 if not key:
                     continue

@@ -89,7 +89,10 @@ def fingerprint(root: Path, files: list[Path] | None = None) -> str:
     for path in files if files is not None else article_files(root):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode())
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode())
+        except OSError:
+            digest.update(b"unreadable")
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -109,11 +112,24 @@ def load_corpus(root: Path) -> Corpus:
             "add at least one (see corpus/README.md)."
         )
     articles, problems = [], []
+    seen: dict[str, str] = {}
     for path in files:
+        rel = path.relative_to(root).as_posix()
         try:
-            articles.append(read_article(path, root))
+            article = read_article(path, root)
         except ArticleFormatError as exc:
-            problems.append(f"{path.relative_to(root).as_posix()}: {exc}")
+            problems.append(f"{rel}: {exc}")
+            continue
+        except OSError as exc:
+            problems.append(f"{rel}: cannot be read ({exc.strerror or exc})")
+            continue
+        if article.id in seen:  # x.md and x.txt would share the id x
+            problems.append(
+                f"{rel}: same name as {seen[article.id]} apart from the suffix; rename one of them"
+            )
+            continue
+        seen[article.id] = rel
+        articles.append(article)
     return Corpus(
         root=root, articles=articles, problems=problems, fingerprint=fingerprint(root, files)
     )

@@ -27,6 +27,10 @@ class IndexMismatchError(TalksError):
     """The index was built by other code (model, chunking, format) or from another corpus."""
 
 
+class IndexBuildError(TalksError):
+    """A build produced an index that does not pass its own checks; nothing was published."""
+
+
 class IndexBusyError(TalksError):
     """Another build of the same index is running."""
 

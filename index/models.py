@@ -55,6 +55,9 @@ class ChunkingParams(BaseModel):
     window: int = Field(default=3, ge=1, le=10)  # sentences per passage
     overlap: int = Field(default=1, ge=0, le=9)  # sentences shared by neighbouring passages
     max_chars: int = Field(default=900, ge=100)
+    # Longer "sentences" (lists without full stops, pasted tables) are cut at spaces, so a quote
+    # stays short enough to read and to fit one Telegram message.
+    max_sentence_chars: int = Field(default=600, ge=50)
     near_duplicate_containment: float = Field(default=0.8, gt=0.0, le=1.0)
 
 

@@ -10,7 +10,13 @@ import numpy as np
 
 from index.encoder import Encoder, model_identity
 from index.models import ChunkingParams
-from index.store import IndexData, check_compatible, load_index, read_manifest
+from index.store import (
+    IndexData,
+    check_compatible,
+    current_version_dir,
+    load_version,
+    read_version_manifest,
+)
 from index.terms import TermWeights
 
 
@@ -39,7 +45,8 @@ class Retriever:
         chunking: ChunkingParams | None = None,
     ) -> Retriever:
         """Load index_dir after checking it matches this code (and the corpus, if given)."""
-        manifest = read_manifest(index_dir)
+        path = current_version_dir(index_dir)  # read CURRENT once: a publish may follow
+        manifest = read_version_manifest(path, Path(index_dir))
         check_compatible(
             manifest,
             index_dir=Path(index_dir),
@@ -47,7 +54,7 @@ class Retriever:
             chunking=chunking or ChunkingParams(),
             corpus_fingerprint=corpus_fingerprint,
         )
-        return cls(load_index(index_dir), encoder)
+        return cls(load_version(path, Path(index_dir), manifest), encoder)
 
     @cached_property
     def term_weights(self) -> TermWeights:

@@ -31,7 +31,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.errors import (
+    IndexBuildError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from index.models import Article, ChunkingParams, Passage, Sentence
 
 FORMAT = "talks-index"
@@ -172,6 +177,12 @@ def write_index(
             with (tmp / name).open("rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(tmp)
+        try:  # the new version must load cleanly before anyone can be served from it
+            load_version(tmp, index_dir, manifest)
+        except IndexCorruptError as exc:
+            raise IndexBuildError(
+                f"The new index failed its own check, so nothing was published: {exc}"
+            ) from exc
         final = versions / version
         tmp.rename(final)
         _fsync_dir(versions)
@@ -197,7 +208,10 @@ def _prune(versions: Path, *, keep: int, current: str) -> None:
     for leftover in versions.glob(".tmp-*"):
         # A build still running in another process would be writing its own tmp folder; only
         # remove ones older than an hour.
-        age = dt.datetime.now().timestamp() - leftover.stat().st_mtime
+        try:
+            age = dt.datetime.now().timestamp() - leftover.stat().st_mtime
+        except FileNotFoundError:  # renamed or removed meanwhile
+            continue
         if age > 3600:
             shutil.rmtree(leftover, ignore_errors=True)
 
@@ -206,8 +220,12 @@ def current_version_dir(index_dir: Path) -> Path:
     """The folder of the version named in CURRENT."""
     index_dir = Path(index_dir)
     pointer = index_dir / CURRENT
-    if not pointer.is_file():
+    if not pointer.exists():
         raise IndexNotFoundError(f"No index at {index_dir}: build one with `talks index`.")
+    if not pointer.is_file():
+        raise IndexCorruptError(
+            f"Index at {index_dir} is damaged (CURRENT is not a file): {REBUILD}."
+        )
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -223,7 +241,11 @@ def current_version_dir(index_dir: Path) -> Path:
 def read_manifest(index_dir: Path) -> Manifest:
     """The manifest of the served version, parsed. An index written by another format version is
     a mismatch (rebuild), not damage."""
-    path = current_version_dir(index_dir)
+    return read_version_manifest(current_version_dir(index_dir), index_dir)
+
+
+def read_version_manifest(path: Path, index_dir: Path) -> Manifest:
+    """The manifest of the version folder `path` (messages name index_dir)."""
     try:
         raw = json.loads((path / "manifest.json").read_bytes())
     except OSError as exc:
@@ -284,11 +306,15 @@ def _read_jsonl(path: Path, model: type[BaseModel]) -> list:
 
 def load_index(index_dir: Path) -> IndexData:
     """Load the served version and check that its files are whole and consistent."""
+    index_dir = Path(index_dir)
+    return load_version(current_version_dir(index_dir), index_dir)
+
+
+def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) -> IndexData:
+    """Load one version folder (CURRENT is read once, by the caller) and check it."""
     import faiss
 
-    index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
-    path = current_version_dir(index_dir)
+    manifest = manifest or read_version_manifest(path, index_dir)
 
     def damaged(reason: str) -> IndexCorruptError:
         return IndexCorruptError(f"Index at {index_dir} is damaged ({reason}): {REBUILD}.")

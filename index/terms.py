@@ -70,15 +70,19 @@ class TermWeights:
     def __init__(self, texts: Iterable[str]) -> None:
         df: Counter[str] = Counter()
         words: set[str] = set()
+        names: set[str] = set()  # words the corpus writes with a capital: likely proper names
         n = 0
         for text in texts:
             n += 1
-            lowered = [m.group().lower() for m in WORD.finditer(text)]
+            found = [m.group() for m in WORD.finditer(text)]
+            lowered = [w.lower() for w in found]
             words.update(lowered)
+            names.update(w.lower() for w in found if w[0].isupper())
             df.update(_terms_of(lowered))
         self.n = n
         self.df = df
         self.words = words
+        self.names = names
         self.unseen = math.log(1 + (n + 1) / 0.5)
         self._deletes: dict[str, set[str]] | None = None
 
@@ -101,12 +105,36 @@ class TermWeights:
             for variant in _deletes(word):
                 candidates |= self._deletes.get(variant, set())
             candidates.discard(word)
+            if match.group()[0].isupper():  # a name is only corrected into a name: not
+                candidates &= self.names  # "Paris" into "parks"
             if len(candidates) == 1:
                 out.append(question[last : match.start()])
                 out.append(candidates.pop())
                 last = match.end()
         out.append(question[last:])
         return "".join(out)
+
+    def known(self, word: str) -> bool:
+        lowered = word.lower()
+        base = re.sub(r"['’]s$", "", lowered)
+        return lowered in self.words or base in self.words or _stem(lowered) in self.df
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Capitalised words of the question (not its first word) that the corpus never uses:
+        "Belarus" in "Who leads Belarus's delegation?". Skipped when the question is in capitals
+        or title case throughout, where capitals say nothing about names."""
+        found = [m.group() for m in WORD.finditer(question)]
+        letters = [c for c in question if c.isalpha()]
+        if not found or sum(c.isupper() for c in letters) > 0.5 * len(letters):
+            return []
+        capitalised = [w for w in found[1:] if w[0].isupper()]
+        if len(capitalised) > 0.6 * max(1, len(found) - 1) and len(found) > 3:
+            return []
+        return [
+            w
+            for w in capitalised
+            if len(w) >= 3 and w.lower() not in _STOPWORDS and not self.known(w)
+        ]
 
     def idf(self, term: str) -> float:
         count = self.df.get(term, 0)

@@ -62,6 +62,19 @@ def test_misspelled_names_are_corrected_to_the_corpus_spelling() -> None:
     assert weights.correct("Kyiv") == "Kyiv"
 
 
+def test_unknown_names_and_name_only_corrections() -> None:
+    weights = TermWeights(
+        ["Vladimir Medinsky led the Russian delegation.", "The parks budget grew.", "NATO met."]
+    )
+    assert weights.unknown_names("Who leads Belarus's delegation?") == ["Belarus's"]
+    assert weights.unknown_names("Who is Vladimir Medinsky?") == []
+    assert weights.unknown_names("What does NATO want?") == []
+    assert weights.unknown_names("WHO LEADS BELARUS") == []  # all capitals: no signal
+    assert weights.unknown_names("Medinsky") == []  # the first word may just be capitalised
+    assert weights.correct("How did the Paris council vote?") == "How did the Paris council vote?"
+    assert weights.correct("who is Medinksy") == "who is medinsky"
+
+
 def test_coverage_weights_rare_terms_over_common_ones() -> None:
     weights = TermWeights(
         ["Ukraine and Russia met.", "Ukraine wants peace.", "Ukraine's population fell."]
@@ -122,6 +135,11 @@ def test_dev_unanswerable_question_says_not_in_sources(q: dict, seed_retriever) 
         "Who is Elon Musk?",
         "What is the population of Ukraine?",
         "How many people live in Russia?",
+        # names the articles never mention: the nearest passage is about someone else
+        "Who leads Belarus's delegation?",
+        "What does Georgia want regarding NATO?",
+        "Which sanctions did Japan impose?",
+        "What did Macron say about the talks?",
     ],
 )
 def test_off_topic_questions_are_not_answered(question: str, seed_retriever) -> None:
@@ -166,6 +184,13 @@ def test_answer_comes_from_the_right_article_in_a_mixed_corpus(mixed_retriever) 
     # The distractor article is about parks; a question about parks must not quote peace talks.
     result = answer("How much money will the city spend on parks?", mixed_retriever)
     assert result.answered and result.quotes[0].article_id == "city-budget-distractor"
+
+    # Near misses across articles: right topic, but a place the articles never mention.
+    for question in [
+        "How many prisoners did Poland exchange?",
+        "How many drones did the Paris council approve?",
+    ]:
+        assert not answer(question, mixed_retriever).answered, question
 
 
 @pytest.mark.model

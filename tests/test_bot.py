@@ -447,3 +447,28 @@ async def test_our_own_inline_answer_posted_in_the_chat_is_not_a_question(tg, bo
     }
     tg.push_update({"message": message})
     await assert_silent(tg, chat["id"])
+
+
+async def test_service_messages_get_no_reply(tg, bot) -> None:
+    user = tg.default_user
+    chat = tg.private_chat(user)
+    message = {
+        "message_id": 903,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user,
+        "message_auto_delete_timer_changed": {"message_auto_delete_time": 86400},
+    }
+    tg.push_update({"message": message})
+    await assert_silent(tg, chat["id"])
+
+
+async def test_reply_arrives_even_if_the_question_was_deleted(tg, bot) -> None:
+    msg = tg.push_text("Where did the delegations meet?")
+    del tg.messages[(msg["chat"]["id"], msg["message_id"])]  # the user deleted it
+    call = await reply_to(tg, msg)
+    assert call.ok and "Istanbul" in call.result["text"]
+    too_long = tg.push_text("Why? " * 800)
+    del tg.messages[(too_long["chat"]["id"], too_long["message_id"])]
+    call = await reply_to(tg, too_long)
+    assert call.ok and "at most 1,000 characters" in call.result["text"]

@@ -136,3 +136,14 @@ def test_different_articles_on_the_same_topic_are_kept() -> None:
     b = article("Prisoner exchanges were the only agreement reached at the Istanbul meeting.", "b")
     chunks = chunk_corpus([a, b])
     assert {p.article_id for p in chunks.passages} == {"a", "b"}
+
+
+def test_overlong_sentences_are_cut_at_spaces_and_stay_verbatim() -> None:
+    body = "Intro sentence here. " + " ".join(f"item{i}" for i in range(400)) + " end"
+    chunks = chunk_corpus([article(body)], ChunkingParams(max_sentence_chars=200))
+    texts = [body[s.start : s.end] for s in chunks.sentences]
+    assert all(len(t) <= 200 for t in texts)
+    assert " ".join(texts).split() == body.split()  # nothing lost, nothing reordered
+    unbroken = "".join(chr(97 + i % 26) for i in range(1000))  # no space to cut at
+    chunks = chunk_corpus([article(unbroken)], ChunkingParams(max_sentence_chars=300))
+    assert "".join(unbroken[s.start : s.end] for s in chunks.sentences) == unbroken

@@ -152,3 +152,31 @@ def test_crlf_files_read_like_lf(tmp_path: Path) -> None:
     write(tmp_path, "lf.md", GOOD_MD)
     a, b = load_corpus(tmp_path).articles
     assert a.body == b.body
+
+
+def test_same_name_with_another_suffix_is_reported_not_mixed(tmp_path: Path) -> None:
+    write(tmp_path, "story.md", GOOD_MD)
+    write(tmp_path, "story.txt", "Other title\n\nOther text with a few more words in it.\n")
+    corpus = load_corpus(tmp_path)
+    assert [a.path for a in corpus.articles] == ["story.md"]
+    assert corpus.problems == [
+        "story.txt: same name as story.md apart from the suffix; rename one of them"
+    ]
+
+
+def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.corpus
+
+    write(tmp_path, "good.md", GOOD_MD)
+    write(tmp_path, "locked.md", GOOD_MD.replace("менше", "більше"))
+    real = index.corpus.read_article
+
+    def read(path: Path, root: Path):
+        if path.name == "locked.md":
+            raise PermissionError(13, "Permission denied")
+        return real(path, root)
+
+    monkeypatch.setattr(index.corpus, "read_article", read)
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    assert corpus.problems == ["locked.md: cannot be read (Permission denied)"]

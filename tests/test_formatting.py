@@ -147,3 +147,35 @@ def test_to_plain_keeps_the_words_without_markup() -> None:
     message = formatting.quote_block(quote("A & B <c>."), expandable=True)
     plain = formatting.to_plain(message)
     assert "A & B <c>." in plain and "<blockquote" not in plain
+
+
+def test_cutting_a_huge_block_is_fast() -> None:
+    import time
+
+    started = time.perf_counter()
+    messages = formatting.pack([formatting.esc("word " * 200_000)])
+    assert time.perf_counter() - started < 5
+    assert all(formatting.visible_length(m) <= formatting.MESSAGE_LIMIT for m in messages)
+
+
+def test_many_links_are_spread_over_messages_within_entity_limits() -> None:
+    articles = [
+        Article(
+            id=f"a{i}",
+            title=f"T{i}",
+            published=dt.date(2025, 6, 1),
+            path="a.md",
+            sha256="0",
+            url=f"https://example.org/{'long-path/' * 12}{i}",
+            body="Body text with words here.",
+        )
+        for i in range(300)
+    ]
+    messages = formatting.pack(formatting.sources_blocks(articles))
+    assert len(messages) > 3
+    for message in messages:
+        _, entities = parsed(message)
+        assert len(entities) <= formatting.MAX_ENTITIES
+        assert len(message) <= formatting.MAX_HTML_CHARS
+    links = [e for m in messages for e in parsed(m)[1] if e["type"] == "text_link"]
+    assert len(links) == 300
