@@ -215,3 +215,23 @@ def test_bad_setting_is_reported_by_name(tmp_path: Path) -> None:
     assert result.returncode == 1 and "TALKS_TOP_K" in result.stderr
     result = run("ask", "who?", env={"TALKS_TOPK": "3"})
     assert result.returncode == 1 and "Unknown setting TALKS_TOPK" in result.stderr
+
+
+def test_undecodable_question_bytes_are_refused_cleanly(workspace: dict) -> None:
+    command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
+    result = subprocess.run(
+        [*command, "ask", b"\xff\xfe who".decode("utf-8", "surrogateescape"), *where(workspace)],
+        capture_output=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TALKS_")},
+    )
+    assert result.returncode == 2
+    assert b"not valid text" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_index_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "index"
+    blocker.write_text("not a folder")
+    result = run("index", *at(SEED_CORPUS, blocker))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "index" in result.stderr
