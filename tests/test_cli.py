@@ -59,7 +59,7 @@ def test_index_prints_summary_and_reports_the_malformed_article(workspace: dict)
     assert "skipped broken.md" in stderr and "published" in stderr
     summary = [line for line in stderr.splitlines() if line.startswith("Indexed ")]
     assert summary, stderr
-    assert "Indexed 5 articles, 1 skipped:" in summary[0]
+    assert "Indexed 5 articles, 1 skipped [5 added, 0 changed, 0 removed, 0 unchanged" in summary[0]
     assert " passages" in summary[0] and " s → " in summary[0]
 
 
