@@ -188,17 +188,28 @@ def _front_matter(block: str) -> FrontMatter:
         raise ArticleFormatError(f"bad front matter ({fields})") from exc
 
 
-def _read_html(text: str, common: dict[str, str]) -> Article:
-    import trafilatura  # slow import; only needed for HTML files
+@dataclass
+class HtmlArticle:
+    """What an HTML page yields: main text and whatever metadata the page declares."""
 
-    doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False)
+    title: str | None
+    published: dt.date | None
+    url: str | None
+    source: str | None
+    language: str
+    body: str
+
+
+def extract_html(text: str, url: str | None = None) -> HtmlArticle:
+    """Main text and metadata of an HTML page (trafilatura), or ArticleFormatError."""
+    import trafilatura  # slow import; only needed for HTML
+
+    doc = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_comments=False)
     if doc is None or not (doc.text or "").strip():
         raise ArticleFormatError("no article text found in the HTML page")
-    title = (doc.title or "").strip()
-    if not title:
-        raise ArticleFormatError("the HTML page has no title")
+    title = (doc.title or "").strip() or None
     lines = [line.strip() for line in doc.text.split("\n") if line.strip()]
-    if lines and lines[0] == title:
+    if lines and title and lines[0] == title:
         lines = lines[1:]
     body = _clean_body("\n\n".join(lines), strip_boilerplate=True)
     _require_body(body)
@@ -208,15 +219,22 @@ def _read_html(text: str, common: dict[str, str]) -> Article:
             published = dt.date.fromisoformat(doc.date[:10])
         except ValueError:
             published = None
-    return Article(
-        **common,
+    page_url = doc.url if doc.url and doc.url.startswith(("http://", "https://")) else url
+    return HtmlArticle(
         title=title,
         published=published,
-        url=doc.url if doc.url and doc.url.startswith(("http://", "https://")) else None,
+        url=page_url,
         source=doc.sitename or None,
         language=doc.language or "en",
         body=body,
     )
+
+
+def _read_html(text: str, common: dict[str, str]) -> Article:
+    page = extract_html(text)
+    if not page.title:
+        raise ArticleFormatError("the HTML page has no title")
+    return Article(**common, **{**page.__dict__, "title": page.title})
 
 
 def _clean_body(text: str, *, strip_boilerplate: bool) -> str:

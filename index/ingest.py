@@ -26,7 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 from index.chunking import sentence_key
-from index.corpus import FrontMatter, load_corpus, read_article
+from index.corpus import FrontMatter, extract_html, load_corpus, read_article
 from index.errors import ArticleFormatError, CorpusError, TalksError
 
 MAX_BYTES = 5_000_000
@@ -156,30 +156,11 @@ def fetch(
 
 
 def draft_from_html(html: str, url: str | None) -> Draft:
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
-    if doc is None or not (doc.text or "").strip():
-        raise IngestError("No article text found on the page.")
-    lines = [line.strip() for line in doc.text.split("\n") if line.strip()]
-    title = (doc.title or "").strip() or None
-    if lines and title and lines[0] == title:
-        lines = lines[1:]
-    published = None
-    if doc.date:
-        try:
-            published = dt.date.fromisoformat(doc.date[:10])
-        except ValueError:
-            published = None
-    page_url = doc.url if doc.url and doc.url.startswith(("http://", "https://")) else url
-    return Draft(
-        title=title,
-        published=published,
-        url=page_url,
-        source=doc.sitename or None,
-        language=doc.language or "en",
-        body="\n\n".join(lines),
-    )
+    try:
+        page = extract_html(html, url)
+    except ArticleFormatError as exc:
+        raise IngestError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from exc
+    return Draft(**page.__dict__)
 
 
 def draft_from_file(path: Path) -> Draft:
