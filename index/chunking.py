@@ -8,9 +8,9 @@ is dropped (articles repeat blocks; wire copies repeat each other), and a passag
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -121,30 +121,39 @@ def _shingles(text: str) -> set[int]:
 class _NearDuplicates:
     """Is a passage mostly (by word 3-shingles) contained in one passage kept so far? Containment
     rather than Jaccard, so a lightly edited copy of part of a passage counts too. Overlapping
-    windows of the same article share sentences on purpose and are not compared."""
+    windows of the same article share sentences on purpose and are not compared.
+
+    Candidates come from a prefix filter: a passage holding at least `need` of the candidate's
+    n shingles must hold one of any n - need + 1 of them, so only the rarest few are looked up.
+    """
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self.postings: dict[int, list[int]] = {}
         self.spans: list[tuple[str, int, int]] = []
+        self.sets: list[set[int]] = []
 
     def seen(self, article_id: str, start: int, end: int, text: str) -> bool:
         shingles = _shingles(text)
-        overlap: Counter[int] = Counter()
-        for shingle in shingles:
-            overlap.update(self.postings.get(shingle, ()))
-        for other, shared in overlap.items():
+        need = max(1, math.ceil(self.threshold * len(shingles)))
+        rarest = sorted(shingles, key=lambda s: len(self.postings.get(s, ())))
+        candidates: set[int] = set()
+        for shingle in rarest[: len(shingles) - need + 1]:
+            candidates.update(self.postings.get(shingle, ()))
+        for other in candidates:
             a, s, e = self.spans[other]
             if a == article_id and s < end and start < e:
                 continue
-            if shared / len(shingles) >= self.threshold:
+            if len(shingles & self.sets[other]) >= need:
                 return True
         return False
 
     def add(self, article_id: str, start: int, end: int, text: str) -> None:
+        shingles = _shingles(text)
         idx = len(self.spans)
         self.spans.append((article_id, start, end))
-        for shingle in _shingles(text):
+        self.sets.append(shingles)
+        for shingle in shingles:
             self.postings.setdefault(shingle, []).append(idx)
 
 
