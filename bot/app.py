@@ -30,6 +30,7 @@ from bot.state import BotState, RateLimiter
 from index.answering import AnswerParams
 from index.errors import TalksError
 from index.retriever import Retriever
+from index.store import read_manifest
 
 log = logging.getLogger(__name__)
 EXTRA_QUOTES = 3  # kept for the "More sources" button
@@ -172,9 +173,10 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
     app.add_handler(CommandHandler("reindex", handlers.reindex))
     app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
-    app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    # Before questions: a captioned file from an editor is an article, not a question.
     app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.add_document))
+    app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     app.add_handler(MessageHandler(private & filters.ATTACHMENT, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
@@ -184,13 +186,25 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
 
 async def reload_index(app: Application) -> bool:
     """Swap in the newly published index version, if there is one. Questions in flight keep the
-    retriever they started with. Returns whether a new version is now served."""
+    retriever they started with. Returns whether a new version is now served. A version that
+    failed to load is not tried again until another one is published."""
     state: BotState = app.bot_data["state"]
     settings: Settings = app.bot_data["settings"]
-    new = await asyncio.to_thread(reopen, settings, state.retriever)
-    if new is None:
-        return False
-    state.retriever = new
+    async with state.reloading:
+        try:
+            published = await asyncio.to_thread(read_manifest, settings.index_dir)
+        except TalksError:
+            return False
+        if published.version in (state.retriever.data.manifest.version, state.failed_version):
+            return False
+        try:
+            new = await asyncio.to_thread(reopen, settings, state.retriever)
+        except TalksError:
+            state.failed_version = published.version
+            raise
+        if new is None:
+            return False
+        state.retriever = new
     manifest = new.data.manifest
     log.info(
         "now serving index version %s: %d articles, %d passages",

@@ -400,7 +400,8 @@ async def _add_with(update: Update, context: ContextTypes.DEFAULT_TYPE, make_dra
     settings = context.application.bot_data["settings"]
     try:
         draft = await asyncio.to_thread(make_draft)
-        path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
+        async with _state(context).reindexing:  # one writer at a time: duplicates are caught
+            path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
     except TalksError as exc:
         await message.reply_text(f"Not added: {exc}")
         return

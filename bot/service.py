@@ -3,10 +3,13 @@ and the retriever. Shared by `talks ask` and `talks serve`."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING
 
-from index.errors import IndexNotFoundError
+from index.errors import IndexNotFoundError, TalksError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,9 +77,16 @@ def open_retriever(settings: Settings, *, refresh: bool = False) -> Retriever:
     from index.retriever import Retriever
     from index.store import read_manifest
 
+    corpus_check = True
     if refresh:
         encoder = load_encoder(settings.query_threads)
-        build(settings, encoder)
+        try:
+            build(settings, encoder)
+        except TalksError as exc:
+            # Serve what is published rather than not at all (a build running elsewhere, a
+            # corpus that cannot be read…); with no usable index this raises below.
+            log.warning("could not update the index at start-up (%s); serving the current one", exc)
+            corpus_check = False
     else:
         try:
             read_manifest(settings.index_dir)
@@ -90,6 +100,8 @@ def open_retriever(settings: Settings, *, refresh: bool = False) -> Retriever:
             encoder = load_encoder(settings.index_threads)
             build(settings, encoder)
     corpus_print = fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
+    if not corpus_check:
+        corpus_print = None
     set_threads(settings.query_threads)
     retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
     retriever.warm()

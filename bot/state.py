@@ -69,6 +69,8 @@ class BotState:
     max_more: int = 1000
     admin_ids: frozenset[int] = frozenset()
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    failed_version: str | None = None  # a published version that would not load
 
     def remember_more(self, quotes: list[Quote]) -> str:
         """Keep extra quotes for the "More sources" button; returns the key for callback data."""

@@ -31,6 +31,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    TalksError,
 )
 from index.models import Article, ChunkingParams
 from index.store import (
@@ -138,6 +139,14 @@ def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | No
         return None, "the previous index was built with another model, chunking or format"
 
 
+def _next_id(index_dir: Path) -> int:
+    """The first passage id never handed out, from whatever manifest is readable."""
+    try:
+        return read_manifest(index_dir).next_passage_id
+    except TalksError:
+        return 0
+
+
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -157,14 +166,16 @@ def build_index(
     started = time.perf_counter()
     chunking = chunking or ChunkingParams()
     index_dir = Path(index_dir)
-    corpus = load_corpus(Path(corpus_dir))
-    if not corpus.articles:
-        raise CorpusError(
-            f"No article in {corpus_dir} could be read:\n  "
-            + "\n  ".join(corpus.problems)
-            + "\nFix the files above (see corpus/README.md) and run `talks index` again."
-        )
     with build_lock(index_dir):
+        # Read the corpus under the lock, so a build that started later cannot publish an older
+        # snapshot of it over a newer one.
+        corpus = load_corpus(Path(corpus_dir))
+        if not corpus.articles:
+            raise CorpusError(
+                f"No article in {corpus_dir} could be read:\n  "
+                + "\n  ".join(corpus.problems)
+                + "\nFix the files above (see corpus/README.md) and run `talks index` again."
+            )
         old, reason = (None, "") if full else _previous(index_dir, chunking)
         if (
             old is not None
@@ -189,14 +200,14 @@ def build_index(
         # What can be reused from the previous version, by text.
         old_passage_vectors: dict[str, np.ndarray] = {}
         old_sentence_vectors: dict[str, np.ndarray] = {}
-        old_ids: dict[tuple[str, str], int] = {}
-        next_id = 0
+        # An article may hold two passages with the same text: keep every id, hand each out once.
+        old_ids: dict[tuple[str, str], list[int]] = {}
+        next_id = _next_id(index_dir)  # ids stay unique across --full and damaged indexes too
         if old is not None:
-            next_id = old.manifest.next_passage_id
             for row, passage in enumerate(old.passages):
                 key = _text_hash(passage.text)
                 old_passage_vectors[key] = old.passage_vectors[row]
-                old_ids[(passage.article_id, key)] = passage.id
+                old_ids.setdefault((passage.article_id, key), []).append(passage.id)
             for row, sentence in enumerate(old.sentences):
                 body = old.articles[sentence.article_id].body
                 old_sentence_vectors[_text_hash(body[sentence.start : sentence.end])] = (
@@ -237,8 +248,10 @@ def build_index(
         # FAISS ids: an unchanged passage of the same article keeps its id; new ones count up.
         passages = []
         for passage, key in zip(chunks.passages, passage_keys, strict=True):
-            pid = old_ids.get((passage.article_id, key))
-            if pid is None:
+            reusable = old_ids.get((passage.article_id, key))
+            if reusable:
+                pid = reusable.pop(0)
+            else:
                 pid, next_id = next_id, next_id + 1
             passages.append(passage.model_copy(update={"id": pid}))
 

@@ -8,6 +8,7 @@ is dropped (articles repeat blocks; wire copies repeat each other), and a passag
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import zlib
@@ -30,8 +31,8 @@ class Chunks:
     passages: list[Passage] = field(default_factory=list)
     duplicate_sentences: int = 0
     near_duplicate_passages: int = 0
-    # Sentence spans of every paragraph of every article, before dedup, keyed by the article
-    # file's sha256: stored with the index so unchanged articles are not segmented again.
+    # Sentence spans of every paragraph of every article, before dedup, keyed by segment_key():
+    # stored with the index so unchanged articles are not segmented again.
     segments: dict[str, list[list[tuple[int, int]]]] = field(default_factory=dict)
 
 
@@ -184,6 +185,12 @@ def _windows(run: list[tuple[int, int]], params: ChunkingParams) -> Iterator[lis
         i = max(i + 1, j - params.overlap)
 
 
+def segment_key(article: Article, params: ChunkingParams) -> str:
+    """What the sentence spans depend on: the splitter, the language and the body text."""
+    material = f"{params.splitter}\0{article.language}\0{article.body}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
 def segment(article: Article) -> list[list[tuple[int, int]]]:
     """Sentence spans of the article, paragraph by paragraph."""
     body = article.body
@@ -196,7 +203,7 @@ def chunk_corpus(
     segments: Mapping[str, list[list[tuple[int, int]]]] | None = None,
 ) -> Chunks:
     """Sentences and passages for all articles; earlier articles win duplicates, so pass them
-    oldest first. `segments` (from a previous run, by article sha256) skips re-segmenting."""
+    oldest first. `segments` (from a previous run, by segment_key) skips re-segmenting."""
     params = params or ChunkingParams()
     segments = segments or {}
     out = Chunks()
@@ -205,10 +212,11 @@ def chunk_corpus(
     for article in articles:
         body = article.body
         sentence_ids: dict[int, int] = {}  # sentence start offset -> id, within this article
-        article_segments = segments.get(article.sha256)
+        key = segment_key(article, params)
+        article_segments = segments.get(key)
         if article_segments is None:
             article_segments = segment(article)
-        out.segments[article.sha256] = article_segments
+        out.segments[key] = article_segments
         for block_spans in article_segments:
             # Runs of consecutive sentences not seen before; a duplicate breaks the run.
             runs: list[list[tuple[int, int]]] = [[]]

@@ -16,7 +16,9 @@ import os
 import re
 import socket
 import tempfile
+import time
 import unicodedata
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +76,73 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
+# Ranges that ip.is_global lets through on some Python versions, or that can lead inside a
+# network: the 6to4 relay anycast, IETF protocol assignments, benchmarking, NAT64, site-local.
+_DENY = [
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "fec0::/10",
+        "::/96",
+    )
+]
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address can carry to an IPv4 host: mapped, 6to4, Teredo, NAT64
+    and IPv4-compatible forms."""
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    packed = int(ip)
+    if ip in ipaddress.ip_network("64:ff9b::/96") or ip in ipaddress.ip_network("::/96"):
+        found.append(ipaddress.IPv4Address(packed & 0xFFFFFFFF))
+    return found
+
+
 def is_public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """A globally routable unicast address that does not lead to a private one."""
+    if isinstance(ip, ipaddress.IPv6Address) and any(
+        not is_public(inner) for inner in _embedded_ipv4(ip)
+    ):
+        return False
+    if any(ip.version == net.version and ip in net for net in _DENY):
+        return False
     return ip.is_global and not ip.is_multicast
+
+
+def _host_port(parts) -> tuple[str, int]:
+    try:
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:  # a port that is not a number or out of range
+        raise IngestError(f"Bad address in the link: {exc}.") from exc
+    if not host:
+        raise IngestError("The link has no host name.")
+    try:
+        host = host.encode("idna").decode("ascii")  # internationalised names
+    except UnicodeError as exc:
+        raise IngestError(f"Bad host name {host!r}.") from exc
+    return host, port or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def _decoder(encoding: str):
+    """A zlib decompressor for one gzip/deflate layer; None for identity. Anything else (brotli,
+    stacked encodings) is refused: decompression must stay under the size cap."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise IngestError(f"The page is sent with an unsupported encoding ({encoding}).")
 
 
 def fetch(
@@ -88,18 +153,24 @@ def fetch(
     timeout: float = TIMEOUT_SECONDS,
     max_bytes: int = MAX_BYTES,
 ) -> Page:
-    """GET a page under the rules in the module docstring."""
+    """GET a page under the rules in the module docstring. `timeout` bounds the whole fetch,
+    redirects included."""
     import httpx
+
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise IngestError(f"{url} did not answer within {timeout:.0f} s.")
+        return remaining
 
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise IngestError(f"Only http and https links can be added, not {scheme or 'this'!r}.")
-        host = parts.hostname
-        if not host:
-            raise IngestError(f"{url!r} has no host name.")
-        port = parts.port or (443 if scheme == "https" else 80)
+        host, port = _host_port(parts)
         addresses = resolver(host, port)
         if not addresses:
             raise IngestError(f"Cannot resolve {host}.")
@@ -112,11 +183,17 @@ def fetch(
         ip = ipaddress.ip_address(addresses[0])
         netloc = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
         target = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-        host_header = host if parts.port is None else f"{host}:{parts.port}"
-        headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": ", ".join(TEXT_TYPES)}
+        name = f"[{host}]" if ":" in host else host
+        host_header = name if parts.port is None else f"{name}:{port}"
+        headers = {
+            "Host": host_header,
+            "User-Agent": USER_AGENT,
+            "Accept": ", ".join(TEXT_TYPES),
+            "Accept-Encoding": "gzip, identity",
+        }
         try:
             with (
-                httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+                httpx.Client(timeout=left(), follow_redirects=False, trust_env=False) as client,
                 client.stream(
                     "GET", target, headers=headers, extensions={"sni_hostname": host}
                 ) as response,
@@ -137,11 +214,18 @@ def fetch(
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise IngestError(f"{url} is larger than {max_bytes:,} bytes.")
+                decoder = _decoder(response.headers.get("content-encoding", ""))
                 body = bytearray()
-                for chunk in response.iter_bytes():
+                too_big = IngestError(f"{url} is larger than {max_bytes:,} bytes.")
+                for chunk in response.iter_raw():
+                    left()
+                    if decoder is not None:
+                        chunk = decoder.decompress(chunk, max_bytes + 1 - len(body))
+                        if decoder.unconsumed_tail:
+                            raise too_big
                     body.extend(chunk)
                     if len(body) > max_bytes:
-                        raise IngestError(f"{url} is larger than {max_bytes:,} bytes.")
+                        raise too_big
                 encoding = response.charset_encoding or "utf-8"
                 try:
                     text = bytes(body).decode(encoding, errors="replace")
@@ -152,6 +236,8 @@ def fetch(
             raise IngestError(f"{url} did not answer within {timeout:.0f} s.") from exc
         except httpx.HTTPError as exc:
             raise IngestError(f"Cannot fetch {url}: {type(exc).__name__}.") from exc
+        except zlib.error as exc:
+            raise IngestError(f"{url} sent a damaged compressed body.") from exc
     raise IngestError(f"{url} redirects more than {MAX_REDIRECTS} times.")
 
 
@@ -211,12 +297,15 @@ def slug(text: str, limit: int = 60) -> str:
 
 
 def _normalized_url(url: str | None) -> str | None:
+    """The same article whatever the scheme, default port, trailing slash or tracking tags."""
     if not url:
         return None
     parts = urlsplit(url.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    query = "&".join(
+        q for q in parts.query.split("&") if q and not q.lower().startswith(("utm_", "fbclid="))
     )
+    return f"{host}{parts.path.rstrip('/')}?{query}"
 
 
 def render(draft: Draft) -> str:
@@ -238,7 +327,10 @@ def add_article(corpus_dir: Path, draft: Draft) -> Path:
     missing = [f for f in ("title", "published", "url", "source") if not getattr(draft, f)]
     if missing:
         flags = ", ".join(f"--{f}" for f in missing)
-        raise IngestError(f"The article has no {', '.join(missing)}: pass {flags}.")
+        raise IngestError(
+            f"The article has no {', '.join(missing)}: pass {flags} to `talks add`, or put them "
+            "in the file's front matter (see corpus/README.md)."
+        )
     try:
         FrontMatter.model_validate(
             {

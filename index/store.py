@@ -152,8 +152,8 @@ def write_index(
         _write_jsonl(tmp / "passages.jsonl", passages)
         _write_jsonl(tmp / "sentences.jsonl", sentences)
         with (tmp / "segments.jsonl").open("w", encoding="utf-8") as fh:
-            for sha, spans in segments.items():
-                fh.write(json.dumps({"sha256": sha, "spans": spans}) + "\n")
+            for key, spans in segments.items():
+                fh.write(json.dumps({"key": key, "spans": spans}) + "\n")
         vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32)
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
         index.add_with_ids(vectors, ids)
@@ -336,7 +336,7 @@ def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) 
         with (path / "segments.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
-                segments[row["sha256"]] = [[tuple(s) for s in block] for block in row["spans"]]
+                segments[row["key"]] = [[tuple(s) for s in block] for block in row["spans"]]
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise damaged(f"unreadable file: {str(exc).splitlines()[0][:200]}") from exc
     dim = int(manifest.model.get("dim", 0))

@@ -179,3 +179,28 @@ async def test_a_damaged_new_version_is_not_switched_to(tg, editable) -> None:
     call = await reply_to(tg, tg.push_text("who leads Ukraine's delegation"))
     assert "Umerov" in call.result["text"]
     assert not [c for c in tg.calls if c.method == "sendMessage" and not c.ok]
+
+
+async def test_editor_file_with_a_caption_is_added_not_answered(tg, editable) -> None:
+    content = (TEST_CORPUS / PRISONERS).read_bytes()
+    msg = tg.push_document(PRISONERS, content, user=editable["editor"], caption="new article")
+    call = await reply_to(tg, msg, timeout=120)
+    assert call.result["text"].startswith("Added 2025-05-16-")
+
+
+def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Path, encoder) -> None:
+    from bot.service import open_retriever
+    from bot.settings import Settings
+    from index.builder import build_lock
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEED_CORPUS, corpus)
+    build_index(corpus, index, encoder)
+    version = read_manifest(index).version
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=index)
+    with build_lock(index):  # `talks index` is running elsewhere
+        retriever = open_retriever(settings, refresh=True)
+    assert retriever.data.manifest.version == version
+    retriever = open_retriever(settings, refresh=True)  # and next time it catches up
+    assert retriever.data.manifest.articles == 2

@@ -65,6 +65,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(302, b"", "text/html", Location="/article")
         elif self.path == "/to-private":
             self.send(302, b"", "text/html", Location="http://internal.test/secret")
+        elif self.path == "/bomb":
+            import gzip
+
+            inner = gzip.compress(b"<html>" + b" " * 50_000_000)
+            self.send(200, inner, "text/html", **{"Content-Encoding": "gzip"})
+        elif self.path == "/brotli":
+            self.send(200, b"xx", "text/html", **{"Content-Encoding": "br"})
+        elif self.path == "/gzip-ok":
+            import gzip
+
+            self.send(200, gzip.compress(ARTICLE_HTML), "text/html", **{"Content-Encoding": "gzip"})
+        elif self.path == "/trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            for _ in range(8):
+                self.wfile.write(b"<p>x</p>")
+                self.wfile.flush()
+                time.sleep(0.4)
         elif self.path == "/loop":
             self.send(302, b"", "text/html", Location="/loop")
         else:
@@ -158,7 +177,13 @@ def test_redirects_are_followed_and_each_hop_is_checked(server: int) -> None:
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/pdf", "not a web page"), ("/big", "larger than"), ("/missing", "HTTP 404")],
+    [
+        ("/pdf", "not a web page"),
+        ("/big", "larger than"),
+        ("/missing", "HTTP 404"),
+        ("/bomb", "larger than"),  # 50 MB of spaces in a small gzip: stopped at the cap
+        ("/brotli", "unsupported encoding"),
+    ],
 )
 def test_bad_pages_are_refused(server: int, path: str, message: str) -> None:
     with pytest.raises(IngestError, match=message):
@@ -181,6 +206,47 @@ def test_slow_page_times_out(server: int) -> None:
     assert time.perf_counter() - started < 3
 
 
+def test_compressed_page_is_read(server: int) -> None:
+    page = fetch(
+        f"http://news.test:{server}/gzip-ok",
+        resolver=local({"news.test": "127.0.0.1"}),
+        **LOOPBACK_ONLY,
+    )
+    assert "grain corridor" in page.text
+
+
+def test_timeout_covers_the_whole_fetch_not_each_read(server: int) -> None:
+    started = time.perf_counter()
+    with pytest.raises(IngestError, match="did not answer within"):
+        fetch(
+            f"http://news.test:{server}/trickle",
+            resolver=local({"news.test": "127.0.0.1"}),
+            timeout=1,
+            **LOOPBACK_ONLY,
+        )
+    assert time.perf_counter() - started < 2.5
+
+
+@pytest.mark.parametrize(
+    "url", ["http://news.test:99999/a", "http://news.test:abc/a", "http:///nohost"]
+)
+def test_malformed_links_are_clear_errors(url: str) -> None:
+    with pytest.raises(IngestError):
+        fetch(url, resolver=local({"news.test": "127.0.0.1"}), **LOOPBACK_ONLY)
+
+
+def test_international_host_names_are_resolved_in_idna_form() -> None:
+    asked = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["10.0.0.1"]
+
+    with pytest.raises(IngestError, match="Refusing"):
+        fetch("http://пример.испытание/статья", resolver=resolver)
+    assert asked == ["xn--e1afmkfd.xn--80akhbyknj4f"]
+
+
 def test_page_becomes_an_article_with_its_metadata(server: int, tmp_path: Path) -> None:
     page = fetch(
         f"http://news.test:{server}/article",
@@ -199,6 +265,15 @@ def test_page_becomes_an_article_with_its_metadata(server: int, tmp_path: Path) 
     assert "premiums would stay high & exports would fall" in article.body
     with pytest.raises(DuplicateArticleError, match="same link"):
         add_article(tmp_path, draft)
+    variant = Draft(
+        **{
+            **draft.__dict__,
+            "url": "http://www.example.org/test/grain-corridor/?utm_source=x",
+            "body": draft.body + " Updated.",
+        }
+    )
+    with pytest.raises(DuplicateArticleError, match="same link"):
+        add_article(tmp_path, variant)  # same article behind another form of its link
     copy = Draft(**{**draft.__dict__, "url": "https://elsewhere.example/copy"})
     with pytest.raises(DuplicateArticleError, match="same text"):
         add_article(tmp_path, copy)

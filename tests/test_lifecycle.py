@@ -256,3 +256,28 @@ def test_segments_are_reused_for_unchanged_articles(tmp_path, corpus, encoder, m
     assert [p.text for p in Retriever.open(index, encoder).data.passages] == [
         p.text for p in fresh.passages
     ]
+
+
+def test_repeated_short_passages_in_one_article_get_distinct_ids(tmp_path, encoder) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(
+        "---\ntitle: Repeats\npublished: 2025-06-01\nurl: https://e.org/a\nsource: Test\n---\n\n"
+        "The talks ended without a deal on Monday evening.\n\nNo. No. No. No. No.\n\n"
+        "Another paragraph says the delegations will meet again.\n",
+        encoding="utf-8",
+    )
+    first = build_index(corpus, index, encoder)
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    second = build_index(corpus, index, encoder)  # used to fail: two passages, one old id
+    ids = [p.id for p in Retriever.open(index, encoder).data.passages]
+    assert len(ids) == len(set(ids)) == second.manifest.passages
+    assert second.embedded_passages == second.manifest.passages - first.manifest.passages
+
+
+def test_ids_stay_unique_across_full_rebuilds(tmp_path, corpus, encoder) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, encoder)
+    before = read_manifest(index).next_passage_id
+    build_index(corpus, index, encoder, full=True)
+    assert min(p.id for p in Retriever.open(index, encoder).data.passages) >= before
