@@ -91,6 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     p_add.add_argument(
         "--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)"
     )
+    p_eval = sub.add_parser(
+        "eval",
+        help="measure answer quality on a labelled question file",
+        description=(
+            "Answers every question of FILE (JSON lines: id, q, expect, kind; an empty expect "
+            "means the right reply is 'not in my sources') and prints per-kind and total hit@k, "
+            "answer accuracy, abstention precision and recall, and latency p50/p95."
+        ),
+    )
+    p_eval.add_argument("file", type=Path, metavar="FILE.jsonl")
+    p_eval.add_argument(
+        "--k", type=_k, default=5, help="quotes that count for hit@k, 1-10 (default 5)"
+    )
+    p_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    paths(p_eval)
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
     paths(p_ask)
@@ -112,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update=overrides)
         if args.command == "index":
             return _cmd_index(settings, full=args.full)
+        if args.command == "eval":
+            return _cmd_eval(settings, args)
         if args.command == "add":
             return _cmd_add(settings, args)
         if args.command == "serve":
@@ -134,11 +151,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _k(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 10")
+    return int(text)
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-06-02") from None
+
+
+def _cmd_eval(settings, args: argparse.Namespace) -> int:
+    from index.evaluation import evaluate, read_questions
+
+    questions = read_questions(args.file)  # before the model loads
+    report = evaluate(questions, open_retriever(settings), settings.answer_params(), k=args.k)
+    print(report.to_json() if args.json else report.to_text())
+    return 0
 
 
 def _cmd_add(settings, args: argparse.Namespace) -> int:

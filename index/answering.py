@@ -82,6 +82,13 @@ def verify_quote(article: Article, start: int, end: int, text: str) -> bool:
     return 0 <= start < end <= len(article.body) and article.body[start:end] == text
 
 
+def is_latin(text: str) -> bool:
+    """Mostly Latin letters (English and other Latin-script questions)."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    return not letters or latin >= 0.5 * len(letters)
+
+
 def verify_in_passage(passage, start: int, end: int, text: str) -> bool:
     """The sentence is also, at the same offsets, in the passage it was retrieved with: a second,
     separately stored copy of the article's words (cross-checked when the index loads)."""
@@ -142,7 +149,9 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     relevance = float(sentence_scores[best])
     if relevance < params.min_score:
         return not_answered(question)
-    if relevance < params.confident_score:
+    # all-MiniLM-L6-v2 is an English model: between two Cyrillic (or other non-Latin) texts its
+    # cosine is high whatever they say, so for such questions the terms must match too.
+    if relevance < params.confident_score or not is_latin(question):
         best_passage = data.passages[passage_of[int(sids[best])][1]]
         if weights.coverage(question_terms, content_terms(best_passage.text)) < params.min_coverage:
             return not_answered(question)

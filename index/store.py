@@ -40,7 +40,7 @@ from index.errors import (
 from index.models import Article, ChunkingParams, Passage, Sentence
 
 FORMAT = "talks-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 FILES = (

@@ -194,6 +194,30 @@ def test_answer_comes_from_the_right_article_in_a_mixed_corpus(mixed_retriever) 
 
 
 @pytest.mark.model
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Какие санкции упоминаются?",
+        "Сколько тел передаст каждая сторона?",
+        "Хто очолює делегацію Росії?",
+    ],
+)
+def test_cyrillic_questions_do_not_get_unrelated_cyrillic_sentences(
+    question: str, mixed_retriever
+) -> None:
+    # The English model rates any two Cyrillic texts as similar; the Ukrainian test article must
+    # not be quoted for questions it does not answer.
+    assert not answer(question, mixed_retriever).answered
+
+
+@pytest.mark.model
+def test_ukrainian_question_about_the_ukrainian_article_is_answered(mixed_retriever) -> None:
+    result = answer("Хто очолив українську делегацію?", mixed_retriever)
+    assert result.answered and "Умєров" in result.answer
+    assert_quotes_verbatim(result, mixed_retriever)
+
+
+@pytest.mark.model
 def test_quotes_from_cyrillic_and_html_articles_are_verbatim(mixed_retriever) -> None:
     result = answer("Хто очолив українську делегацію?", mixed_retriever)
     assert_quotes_verbatim(result, mixed_retriever)

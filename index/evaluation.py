@@ -1,0 +1,186 @@
+"""Measuring answer quality on a labelled question file (the format of dev_questions.jsonl).
+
+Each line: {"id", "q", "expect": [words…], "kind"}. An empty `expect` means the sources do not
+answer and the right reply is "not in my sources". Figures, per kind and in total:
+- hit@k: an expected word occurs in the top-k quotes (answerable questions);
+- answer accuracy: an expected word occurs in the answer statement (answerable questions);
+- abstention precision and recall: of the questions declined, how many should have been; of
+  those that should have been, how many were;
+- latency p50/p95 of answering (warm).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index.answering import AnswerParams, answer
+from index.errors import TalksError
+from index.retriever import Retriever
+
+
+class EvalFileError(TalksError):
+    """The question file cannot be read."""
+
+
+@dataclass
+class Row:
+    id: str
+    kind: str
+    question: str
+    expect: list[str]
+    answered: bool
+    hit: bool  # an expected word in the top-k quotes
+    answer_ok: bool  # an expected word in the answer statement
+    ms: float
+
+
+@dataclass
+class Figures:
+    questions: int = 0
+    answerable: int = 0
+    unanswerable: int = 0
+    hit_at_k: float | None = None
+    answer_accuracy: float | None = None
+    abstention_precision: float | None = None
+    abstention_recall: float | None = None
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+
+
+@dataclass
+class Report:
+    k: int
+    total: Figures
+    by_kind: dict[str, Figures] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "k": self.k,
+                "total": asdict(self.total),
+                "by_kind": {k: asdict(v) for k, v in self.by_kind.items()},
+                "misses": [asdict(r) for r in self.rows if not _correct(r)],
+            },
+            ensure_ascii=False,
+        )
+
+    def to_text(self) -> str:
+        head = (
+            f"{'kind':<18}{'n':>4}  {'hit@' + str(self.k):>7}  {'answer':>7}  "
+            f"{'abst.P':>7}  {'abst.R':>7}  {'p50 ms':>7}  {'p95 ms':>7}"
+        )
+        lines = [head, "-" * len(head)]
+        for name, f in [*sorted(self.by_kind.items()), ("TOTAL", self.total)]:
+            lines.append(
+                f"{name:<18}{f.questions:>4}  {_pct(f.hit_at_k):>7}  {_pct(f.answer_accuracy):>7}  "
+                f"{_pct(f.abstention_precision):>7}  {_pct(f.abstention_recall):>7}  "
+                f"{_num(f.latency_ms_p50):>7}  {_num(f.latency_ms_p95):>7}"
+            )
+        misses = [r for r in self.rows if not _correct(r)]
+        if misses:
+            lines.append("")
+            lines.append(f"{len(misses)} wrong:")
+            for r in misses:
+                want = ", ".join(r.expect) if r.expect else "not in my sources"
+                got = "answered" if r.answered else "declined"
+                lines.append(f"  {r.id} [{r.kind}] {r.question!r}: expected {want}; {got}")
+        return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _correct(row: Row) -> bool:
+    return row.hit if row.expect else not row.answered
+
+
+def read_questions(path: Path) -> list[dict]:
+    """Questions from a JSONL file, checked line by line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item.get("q"), str) or not isinstance(item.get("expect"), list):
+                raise ValueError("needs a string 'q' and a list 'expect'")
+        except (ValueError, AttributeError) as exc:
+            raise EvalFileError(f"{path}, line {number}: {exc}.") from exc
+        item.setdefault("id", f"line{number}")
+        item.setdefault("kind", "unlabelled")
+        questions.append(item)
+    if not questions:
+        raise EvalFileError(f"{path} has no questions.")
+    return questions
+
+
+def _figures(rows: list[Row]) -> Figures:
+    answerable = [r for r in rows if r.expect]
+    unanswerable = [r for r in rows if not r.expect]
+    declined = [r for r in rows if not r.answered]
+    latencies = sorted(r.ms for r in rows)
+    figures = Figures(
+        questions=len(rows), answerable=len(answerable), unanswerable=len(unanswerable)
+    )
+    if answerable:
+        figures.hit_at_k = sum(r.hit for r in answerable) / len(answerable)
+        figures.answer_accuracy = sum(r.answer_ok for r in answerable) / len(answerable)
+    if declined:
+        figures.abstention_precision = sum(not r.expect for r in declined) / len(declined)
+    if unanswerable:
+        figures.abstention_recall = sum(not r.answered for r in unanswerable) / len(unanswerable)
+    if latencies:
+        figures.latency_ms_p50 = statistics.median(latencies)
+        figures.latency_ms_p95 = latencies[
+            min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))
+        ]
+    return figures
+
+
+def evaluate(
+    questions: list[dict], retriever: Retriever, params: AnswerParams, k: int = 5
+) -> Report:
+    """Answer every question (after one warm-up) and score the answers."""
+    params = params.model_copy(update={"max_quotes": k, "extra_quotes": 0})
+    answer(questions[0]["q"], retriever, params)  # warm-up
+    rows = []
+    for item in questions:
+        started = time.perf_counter()
+        result = answer(item["q"], retriever, params)
+        ms = (time.perf_counter() - started) * 1000
+        expect = [w.lower() for w in item["expect"]]
+        quotes = " ".join(q.text for q in result.quotes[:k]).lower()
+        statement = (result.answer or "").lower()
+        rows.append(
+            Row(
+                id=str(item["id"]),
+                kind=str(item["kind"]),
+                question=item["q"],
+                expect=item["expect"],
+                answered=result.answered,
+                hit=any(w in quotes for w in expect),
+                answer_ok=any(w in statement for w in expect),
+                ms=round(ms, 2),
+            )
+        )
+    kinds = sorted({r.kind for r in rows})
+    return Report(
+        k=k,
+        total=_figures(rows),
+        by_kind={kind: _figures([r for r in rows if r.kind == kind]) for kind in kinds},
+        rows=rows,
+    )

@@ -1,0 +1,72 @@
+"""`talks eval`: figures per kind and in total, on the dev questions and the project's set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.answering import AnswerParams
+from index.evaluation import EvalFileError, evaluate, read_questions
+
+from .conftest import DEV_QUESTIONS
+from .test_cli import run, where, workspace  # noqa: F401 - the module-scoped CLI workspace
+
+pytestmark = pytest.mark.model
+EVAL_SET = Path(__file__).resolve().parent / "data" / "eval" / "questions.jsonl"
+
+
+def test_dev_questions_figures(seed_retriever) -> None:
+    report = evaluate(read_questions(DEV_QUESTIONS), seed_retriever, AnswerParams(), k=3)
+    total = report.total
+    assert total.questions == 12 and total.unanswerable == 2
+    assert total.abstention_recall == 1.0  # both unanswerable questions declined
+    english = [r for r in report.rows if r.expect and not r.kind.startswith("multilingual")]
+    assert all(r.hit for r in english), [r.id for r in english if not r.hit]
+    assert report.by_kind["fact"].hit_at_k == 1.0
+    assert total.latency_ms_p50 is not None and total.latency_ms_p50 < 100
+    text = report.to_text()
+    assert "TOTAL" in text and "hit@3" in text
+
+
+def test_project_eval_set_is_large_and_labelled() -> None:
+    questions = read_questions(EVAL_SET)
+    assert len(questions) >= 80
+    kinds = {q["kind"] for q in questions}
+    assert {
+        "fact",
+        "paraphrase",
+        "why",
+        "typo",
+        "multilingual-uk",
+        "multilingual-ru",
+        "unanswerable",
+    } <= kinds
+    assert len({q["id"] for q in questions}) == len(questions)
+
+
+def test_eval_cli_json_and_bad_files(workspace: dict, tmp_path: Path) -> None:  # noqa: F811
+    result = run("eval", str(DEV_QUESTIONS), "--json", "--k", "3", *where(workspace))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["k"] == 3 and data["total"]["questions"] == 12
+    assert data["total"]["abstention_recall"] == 1.0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "who?", "expect": []}\nnot json\n')
+    result = run("eval", str(bad), *where(workspace))
+    assert result.returncode == 1 and "line 2" in result.stderr
+    result = run("eval", str(tmp_path / "missing.jsonl"), *where(workspace))
+    assert result.returncode == 1 and "Cannot read" in result.stderr
+    result = run("eval", str(DEV_QUESTIONS), "--k", "0", *where(workspace))
+    assert result.returncode == 2
+
+
+def test_read_questions_rejects_malformed_lines(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"q": 5, "expect": []}\n')
+    with pytest.raises(EvalFileError, match="line 1"):
+        read_questions(path)
+    path.write_text("\n\n")
+    with pytest.raises(EvalFileError, match="no questions"):
+        read_questions(path)
