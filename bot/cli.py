@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import sys
 import textwrap
@@ -105,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
         "--k", type=_k, default=5, help="quotes that count for hit@k, 1-10 (default 5)"
     )
     p_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    p_eval.add_argument(
+        "--compare",
+        action="store_true",
+        help="run BM25 only, dense only and hybrid retrieval side by side",
+    )
     paths(p_eval)
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -165,10 +171,24 @@ def _date(text: str) -> dt.date:
 
 
 def _cmd_eval(settings, args: argparse.Namespace) -> int:
-    from index.evaluation import evaluate, read_questions
+    from index.evaluation import compare_text, evaluate, read_questions
 
     questions = read_questions(args.file)  # before the model loads
-    report = evaluate(questions, open_retriever(settings), settings.answer_params(), k=args.k)
+    retriever = open_retriever(settings)
+    params = settings.answer_params()
+    if args.compare:
+        reports = {
+            mode: evaluate(
+                questions, retriever, params.model_copy(update={"retrieval": mode}), k=args.k
+            )
+            for mode in ("bm25", "dense", "hybrid")
+        }
+        if args.json:
+            print(json.dumps({m: json.loads(r.to_json()) for m, r in reports.items()}))
+        else:
+            print(compare_text(reports))
+        return 0
+    report = evaluate(questions, retriever, params, k=args.k)
     print(report.to_json() if args.json else report.to_text())
     return 0
 

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -46,6 +47,7 @@ class Settings(BaseModel):
     confident_score: float = Field(default=0.5, ge=-1, le=1, description="above: no word check")
     min_coverage: float = Field(default=0.5, ge=0, le=1, description="grey-zone term share")
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
+    retrieval: Literal["dense", "hybrid", "bm25"] = Field(default="dense", description="ranking")
 
     # Telegram bot (`talks serve`)
     telegram_bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
@@ -147,5 +149,6 @@ class Settings(BaseModel):
             min_score=self.min_score,
             confident_score=self.confident_score,
             min_coverage=self.min_coverage,
+            retrieval=self.retrieval,
             max_question_chars=self.max_question_chars,
         )

@@ -184,3 +184,29 @@ def evaluate(
         by_kind={kind: _figures([r for r in rows if r.kind == kind]) for kind in kinds},
         rows=rows,
     )
+
+
+def compare_text(reports: dict[str, Report]) -> str:
+    """Several retrieval modes side by side: hit@k and abstention recall per kind and total."""
+    modes = list(reports)
+    k = next(iter(reports.values())).k
+    kinds = sorted({kind for r in reports.values() for kind in r.by_kind})
+    head = f"{'kind':<18}" + "".join(f"{m + ' hit@' + str(k):>14}" for m in modes)
+    head += "".join(f"{m + ' abst.R':>14}" for m in modes)
+    lines = [head, "-" * len(head)]
+    for kind in [*kinds, "TOTAL"]:
+        figs = [r.total if kind == "TOTAL" else r.by_kind[kind] for r in reports.values()]
+        lines.append(
+            f"{kind:<18}"
+            + "".join(f"{_pct(f.hit_at_k):>14}" for f in figs)
+            + "".join(f"{_pct(f.abstention_recall):>14}" for f in figs)
+        )
+    lines.append("")
+    lines.append(
+        "latency p50/p95 ms: "
+        + ", ".join(
+            f"{m} {_num(r.total.latency_ms_p50)}/{_num(r.total.latency_ms_p95)}"
+            for m, r in reports.items()
+        )
+    )
+    return "\n".join(lines)

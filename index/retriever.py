@@ -17,7 +17,7 @@ from index.store import (
     load_version,
     read_version_manifest,
 )
-from index.terms import TermWeights
+from index.terms import TermWeights, term_list
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,67 @@ class Retriever:
             data.articles[s.article_id].body[s.start : s.end] for s in data.sentences
         )
 
+    @cached_property
+    def bm25(self):
+        """BM25 over the passages' stemmed content words (built on first use, in memory)."""
+        import logging
+
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        index = bm25s.BM25()
+        index.index([term_list(p.text) or ["∅"] for p in self.data.passages], show_progress=False)
+        return index
+
     def warm(self) -> None:
         """Compute lazily built tables now, before questions arrive from several threads."""
         self.term_weights.correct("warm up")
         self.embed_question("warm up")
+        _ = self.bm25
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([" ".join(question.split())])[0]
+
+    def search_bm25(self, terms: list[str], k: int) -> list[int]:
+        """Passage rows by BM25 score (only those sharing a term with the query)."""
+        if not terms or not self.data.passages:
+            return []
+        k = min(k, len(self.data.passages))
+        rows, scores = self.bm25.retrieve([terms], k=k, show_progress=False)
+        return [int(r) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+    def hybrid(
+        self,
+        query_vector: np.ndarray,
+        terms: list[str],
+        k: int,
+        *,
+        mode: str = "hybrid",
+        per_article: int = 3,
+        depth: int = 50,
+    ) -> list[Hit]:
+        """Top-k passages by reciprocal rank fusion of dense and BM25 rankings (or one of them),
+        at most `per_article` from one article. Each Hit keeps the passage's dense cosine: fused
+        ranks order the candidates, cosines (which mean something) decide abstention."""
+        rrf: dict[int, float] = {}
+        if mode in ("hybrid", "dense"):
+            for rank, hit in enumerate(self.search(query_vector, depth)):
+                rrf[hit.passage_id] = rrf.get(hit.passage_id, 0.0) + 1 / (60 + rank)
+        if mode in ("hybrid", "bm25"):
+            for rank, row in enumerate(self.search_bm25(terms, depth)):
+                rrf[row] = rrf.get(row, 0.0) + 1 / (60 + rank)
+        ordered = sorted(rrf, key=lambda row: -rrf[row])
+        taken: dict[str, int] = {}
+        hits = []
+        for row in ordered:
+            article = self.data.passages[row].article_id
+            if taken.get(article, 0) >= per_article:
+                continue
+            taken[article] = taken.get(article, 0) + 1
+            hits.append(Hit(row, float(self.data.passage_vectors[row] @ query_vector)))
+            if len(hits) == k:
+                break
+        return hits
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
         """Top-k passages by inner product (cosine: vectors are normalized)."""

@@ -50,6 +50,12 @@ def content_terms(text: str) -> set[str]:
     return _terms_of(m.group().lower() for m in WORD.finditer(text))
 
 
+def term_list(text: str) -> list[str]:
+    """The stems of content_terms, in order and with repeats (for BM25)."""
+    words = (m.group().lower() for m in WORD.finditer(text))
+    return [_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS]
+
+
 def _terms_of(words: Iterable[str]) -> set[str]:
     return {_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS}
 

@@ -70,3 +70,32 @@ def test_read_questions_rejects_malformed_lines(tmp_path: Path) -> None:
     path.write_text("\n\n")
     with pytest.raises(EvalFileError, match="no questions"):
         read_questions(path)
+
+
+def test_eval_compare_runs_three_retrievals(workspace: dict) -> None:  # noqa: F811
+    result = run("eval", str(DEV_QUESTIONS), "--compare", "--json", "--k", "3", *where(workspace))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"bm25", "dense", "hybrid"}
+    for mode in data.values():
+        assert mode["total"]["questions"] == 12
+        assert mode["total"]["abstention_recall"] == 1.0
+
+
+def test_retrieval_modes_rank_passages(seed_retriever) -> None:
+    from index.terms import term_list
+
+    question = "Which Turkish minister attended?"
+    vector = seed_retriever.embed_question(question)
+    terms = term_list(question)
+    bm25_rows = seed_retriever.search_bm25(terms, 5)
+    assert bm25_rows and "Fidan" in seed_retriever.data.passages[bm25_rows[0]].text
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = seed_retriever.hybrid(vector, terms, 5, mode=mode, per_article=2)
+        assert len(hits) == 2  # at most per_article from the one article
+        for hit in hits:  # every hit carries its dense cosine, whatever ranked it
+            row = seed_retriever.data.passages[hit.passage_id]
+            assert hit.score == pytest.approx(
+                float(seed_retriever.data.passage_vectors[hit.passage_id] @ vector)
+            )
+            assert row.text
