@@ -22,7 +22,11 @@ from bot.service import build, load_encoder, open_retriever
 from index.errors import QuestionError, TalksError
 from index.models import Answer
 
-NOT_IN_SOURCES = "Not in my sources: the indexed articles do not answer this question."
+NOT_IN_SOURCES = {
+    "en": "Not in my sources: the indexed articles do not answer this question.",
+    "uk": "Цього немає в моїх джерелах: проіндексовані статті не відповідають на це питання.",
+    "ru": "Этого нет в моих источниках: проиндексированные статьи не отвечают на этот вопрос.",
+}
 USAGE_EXAMPLE = 'usage: talks ask "who leads Ukraine\'s delegation"'
 
 
@@ -240,7 +244,7 @@ def render_json(result: Answer) -> str:
 def render_text(result: Answer) -> str:
     """Plain-text answer for the terminal."""
     if not result.answered:
-        return NOT_IN_SOURCES
+        return NOT_IN_SOURCES.get(result.language, NOT_IN_SOURCES["en"])
     lines = [textwrap.fill(result.answer or "", width=100), "", "Quotes:"]
     for n, quote in enumerate(result.quotes, 1):
         lines.append(

@@ -28,9 +28,48 @@ EXAMPLES = (
     "Where did the delegations meet?",
     "What does Russia want regarding NATO?",
 )
-NOT_IN_SOURCES = (
-    "Not in my sources: the articles I have do not answer this. Send /sources to see what I cover."
-)
+NOT_IN_SOURCES = {
+    "en": "Not in my sources: the articles I have do not answer this. "
+    "Send /sources to see what I cover.",
+    "uk": "Цього немає в моїх джерелах: статті, які я маю, не відповідають на це питання. "
+    "Надішліть /sources, щоб побачити, що я охоплюю.",
+    "ru": "Этого нет в моих источниках: статьи, которые у меня есть, не отвечают на этот вопрос. "
+    "Отправьте /sources, чтобы увидеть, что я охватываю.",
+}
+HELP = {
+    "en": (
+        "<b>Ask me about the Ukraine–Russia peace talks.</b>\n"
+        "Articles in my index: {count}{newest}. I answer with the articles' exact words, each "
+        "quote with its source, and I say so when my sources do not cover a question.\n\n"
+        "<b>Try:</b>\n{examples}\n\n"
+        "/sources lists the articles. In a group, mention me or reply to me. "
+        "In any chat, type my @username and a question. I also understand Ukrainian and Russian."
+    ),
+    "uk": (
+        "<b>Запитуйте мене про мирні переговори України та Росії.</b>\n"
+        "Статей у моїй базі: {count}{newest}. Я відповідаю точними словами статей (вони "
+        "англійською), кожна цитата — з джерелом, і кажу, коли мої джерела не охоплюють "
+        "питання.\n\n<b>Спробуйте:</b>\n{examples}\n\n"
+        "/sources — список статей. У групі згадайте мене або відповідайте на моє повідомлення."
+    ),
+    "ru": (
+        "<b>Спрашивайте меня о мирных переговорах Украины и России.</b>\n"
+        "Статей в моей базе: {count}{newest}. Я отвечаю точными словами статей (они "
+        "на английском), каждая цитата — с источником, и говорю, когда мои источники не "
+        "охватывают вопрос.\n\n<b>Попробуйте:</b>\n{examples}\n\n"
+        "/sources — список статей. В группе упомяните меня или ответьте на моё сообщение."
+    ),
+}
+HELP_EXAMPLES = {
+    "en": EXAMPLES,
+    "uk": ("Хто очолює делегацію Росії?", "Де відбулися переговори?"),
+    "ru": ("Кто возглавляет делегацию Украины?", "Где проходят переговоры?"),
+}
+NEWEST = {
+    "en": ", the newest from {date}",
+    "uk": ", найновіша від {date}",
+    "ru": ", самая новая от {date}",
+}
 
 
 def esc(text: str) -> str:
@@ -90,7 +129,7 @@ def quote_block(quote: Quote, *, expandable: bool) -> str:
 def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str]:
     """The answer as HTML blocks: the statement, then one block per quote."""
     if not result.answered:
-        return [esc(NOT_IN_SOURCES)]
+        return [esc(NOT_IN_SOURCES.get(result.language, NOT_IN_SOURCES["en"]))]
     quotes = result.quotes if quotes is None else quotes
     blocks = [esc(result.answer or "")]
     blocks += [quote_block(q, expandable=i > 0) for i, q in enumerate(quotes)]
@@ -137,22 +176,11 @@ def _cut(text: str, limit: int) -> list[str]:
     return [p for p in pieces if p]
 
 
-def help_text(article_count: int, newest: dt.date | None) -> str:
-    examples = "\n".join(f"• {esc(e)}" for e in EXAMPLES)
-    coverage = (
-        f"I know {article_count} article{'s' if article_count != 1 else ''} about the "
-        f"Ukraine–Russia peace talks"
-        + (f", the newest from {format_date(newest)}" if newest else "")
-        + "."
-    )
-    return (
-        "<b>Ask me about the Ukraine–Russia peace talks.</b>\n"
-        f"{coverage} I answer with the articles' exact words, each quote with its source, "
-        "and I say so when my sources do not cover a question.\n\n"
-        f"<b>Try:</b>\n{examples}\n\n"
-        "/sources lists the articles. In a group, mention me or reply to me. "
-        "In any chat, type my @username and a question."
-    )
+def help_text(article_count: int, newest: dt.date | None, language: str = "en") -> str:
+    language = language if language in HELP else "en"
+    examples = "\n".join(f"• {esc(e)}" for e in HELP_EXAMPLES[language])
+    newest_text = NEWEST[language].format(date=newest.isoformat()) if newest else ""
+    return HELP[language].format(count=article_count, newest=newest_text, examples=examples)
 
 
 def sources_blocks(articles: list[Article]) -> list[str]:

@@ -99,13 +99,19 @@ def _coverage(state: BotState) -> tuple[int, object]:
     return len(articles), max(dates) if dates else None
 
 
+def _user_language(update: Update) -> str:
+    """uk/ru from the user's Telegram language, else en."""
+    code = (update.effective_user.language_code or "") if update.effective_user else ""
+    return code[:2] if code[:2] in ("uk", "ru") else "en"
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows, with example questions."""
     count, newest = _coverage(_state(context))
     await send_html(
         context,
         update.effective_chat.id,
-        formatting.help_text(count, newest),
+        formatting.help_text(count, newest, _user_language(update)),
         reply_to=update.effective_message.message_id,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from index.errors import IndexNotFoundError, TalksError
@@ -12,8 +13,6 @@ from index.errors import IndexNotFoundError, TalksError
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from bot.settings import Settings
     from index.builder import BuildReport
     from index.encoder import Encoder
@@ -24,6 +23,15 @@ def load_encoder(threads: int) -> Encoder:
     from index.encoder import MiniLMEncoder
 
     return MiniLMEncoder(threads=threads)
+
+
+def _e5_loader(threads: int) -> Callable[[], Encoder]:
+    def load() -> Encoder:
+        from index.encoder import E5Encoder
+
+        return E5Encoder(threads=threads)
+
+    return load
 
 
 def build(
@@ -53,7 +61,14 @@ def build(
 
     try:
         report = build_index(
-            settings.corpus_dir, settings.index_dir, encoder, progress=progress, full=full
+            settings.corpus_dir,
+            settings.index_dir,
+            encoder,
+            progress=progress,
+            full=full,
+            multilingual=_e5_loader(threads or settings.index_threads)
+            if settings.multilingual
+            else None,
         )
     finally:
         bar.close()

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     min_coverage: float = Field(default=0.5, ge=0, le=1, description="grey-zone term share")
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
     retrieval: Literal["dense", "hybrid", "bm25"] = Field(default="dense", description="ranking")
+    multilingual: bool = Field(default=True, description="e5 vectors for uk/ru questions")
+    ml_min_score: float = Field(default=0.78, ge=-1, le=1, description="e5 abstention threshold")
 
     # Telegram bot (`talks serve`)
     telegram_bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
@@ -150,5 +152,7 @@ class Settings(BaseModel):
             confident_score=self.confident_score,
             min_coverage=self.min_coverage,
             retrieval=self.retrieval,
+            multilingual=self.multilingual,
+            ml_min_score=self.ml_min_score,
             max_question_chars=self.max_question_chars,
         )

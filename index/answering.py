@@ -45,6 +45,10 @@ class AnswerParams(BaseModel):
     # Between min_score and confident_score, the best passage must hold at least this share of
     # the question's IDF-weighted terms ("population of Ukraine" matches only "Ukraine": refused).
     min_coverage: float = Field(default=0.5, ge=0, le=1)
+    # Non-English questions answered with multilingual-e5 (when the index holds its vectors):
+    # the best sentence's e5 cosine must reach this (e5 cosines sit higher than MiniLM's).
+    multilingual: bool = True
+    ml_min_score: float = Field(default=0.78, ge=-1, le=1)
     quote_margin: float = 0.10  # extra quotes must score within this of the best
     max_quote_chars: int = Field(default=450, ge=50)  # a quote with its context sentence
     # How a sentence is ranked: its cosine, its best passage's cosine, and the IDF-weighted share
@@ -103,8 +107,18 @@ def verify_in_passage(passage, start: int, end: int, text: str) -> bool:
     )
 
 
-def not_answered(question: str) -> Answer:
-    return Answer(question=question, answered=False, answer=None, quotes=[])
+def not_answered(question: str, language: str = "en") -> Answer:
+    return Answer(question=question, answered=False, answer=None, quotes=[], language=language)
+
+
+def question_language(text: str) -> str:
+    """'uk', 'ru' or 'en': Cyrillic with Ukrainian-only letters is Ukrainian, other Cyrillic
+    Russian, anything else English (the replies' fixed texts follow it)."""
+    letters = [c for c in text if c.isalpha()]
+    cyrillic = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if not letters or len(cyrillic) < 0.5 * len(letters):
+        return "en"
+    return "uk" if any(c in "іїєґІЇЄҐ" for c in cyrillic) else "ru"
 
 
 def answer(question: str, retriever: Retriever, params: AnswerParams | None = None) -> Answer:
@@ -114,19 +128,37 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     question = validate_question(question, params.max_question_chars)
     data = retriever.data
     weights = retriever.term_weights
-    searched = weights.correct(question)  # misspelled names → the corpus's spelling
-    if weights.unknown_names(searched):  # asks about someone or somewhere never mentioned
-        return not_answered(question)
-    query = retriever.embed_question(searched)
-    hits = retriever.hybrid(
-        query,
-        term_list(searched),
-        params.top_k,
-        mode=params.retrieval,
-        per_article=params.per_article,
-    )
+    language = question_language(question)
+    multilingual = language != "en" and params.multilingual and data.passage_vectors_e5 is not None
+    if multilingual:
+        # Ukrainian/Russian question, English (or any) articles: the multilingual model ranks
+        # passages and sentences; its cosine alone decides abstention (terms do not cross
+        # languages, and the corpus's names are spelt in another script).
+        searched = question
+        query = retriever.embed_question_e5(question)
+        hits = retriever.search_vectors(
+            data.passage_vectors_e5, query, params.top_k, per_article=params.per_article
+        )
+        sentence_matrix = data.sentence_vectors_e5
+        min_score = confident = params.ml_min_score
+        lexical_weight = 0.0
+    else:
+        searched = weights.correct(question)  # misspelled names → the corpus's spelling
+        if weights.unknown_names(searched):  # asks about someone or somewhere never mentioned
+            return not_answered(question, language)
+        query = retriever.embed_question(searched)
+        hits = retriever.hybrid(
+            query,
+            term_list(searched),
+            params.top_k,
+            mode=params.retrieval,
+            per_article=params.per_article,
+        )
+        sentence_matrix = data.sentence_vectors
+        min_score, confident = params.min_score, params.confident_score
+        lexical_weight = params.lexical_weight
     if not hits:
-        return not_answered(question)
+        return not_answered(question, language)
 
     def text_of(sid: int) -> tuple[Article, str]:
         sentence = data.sentences[sid]
@@ -140,9 +172,9 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             if sid not in passage_of or hit.score > passage_of[sid][0]:
                 passage_of[sid] = (hit.score, hit.passage_id)
     sids = np.fromiter(passage_of, dtype=np.int64)
-    sentence_scores = data.sentence_vectors[sids] @ query
+    sentence_scores = sentence_matrix[sids] @ query
     passage_scores = np.array([passage_of[int(s)][0] for s in sids], dtype=np.float32)
-    question_terms = content_terms(searched)
+    question_terms = set() if multilingual else content_terms(searched)
     lexical = np.array(
         [weights.coverage(question_terms, content_terms(text_of(int(s))[1])) for s in sids],
         dtype=np.float32,
@@ -150,7 +182,7 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     combined = (
         params.sentence_weight * sentence_scores
         + params.passage_weight * passage_scores
-        + params.lexical_weight * lexical
+        + lexical_weight * lexical
     )
 
     order = [int(i) for i in np.argsort(-combined, kind="stable")]
@@ -158,14 +190,14 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     eligible = [i for i in order if len(WORD.findall(text_of(int(sids[i]))[1])) >= 4] or order
     best = eligible[0]
     relevance = float(sentence_scores[best])
-    if relevance < params.min_score:
-        return not_answered(question)
+    if relevance < min_score:
+        return not_answered(question, language)
     # all-MiniLM-L6-v2 is an English model: between two Cyrillic (or other non-Latin) texts its
     # cosine is high whatever they say, so for such questions the terms must match too.
-    if relevance < params.confident_score or not is_latin(question):
+    if not multilingual and (relevance < confident or not is_latin(question)):
         best_passage = data.passages[passage_of[int(sids[best])][1]]
         if weights.coverage(question_terms, content_terms(best_passage.text)) < params.min_coverage:
-            return not_answered(question)
+            return not_answered(question, language)
 
     quotes: list[Quote] = []
     covered: list[tuple[str, int, int]] = []  # spans already quoted
@@ -183,7 +215,7 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             break
         margin = params.quote_margin if len(quotes) < params.max_quotes else params.extra_margin
         floor = float(combined[best]) - margin
-        if i != best and (combined[i] < floor or sentence_scores[i] < params.min_score):
+        if i != best and (combined[i] < floor or sentence_scores[i] < min_score):
             continue
         sid = int(sids[i])
         sentence = data.sentences[sid]
@@ -194,7 +226,7 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             for a, s, e in covered
         ):
             continue
-        start, end = _with_context(data, sid, query, params.max_quote_chars)
+        start, end = _with_context(data, sentence_matrix, sid, query, params.max_quote_chars)
         quote_text = article.body[start:end]
         passage = data.passages[passage_of[sid][1]]
         if not (
@@ -220,11 +252,13 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             )
         )
     if not quotes:
-        return not_answered(question)
+        return not_answered(question, language)
     first = quotes[0]
     article = data.articles[first.article_id]
     best_text = article.body[first.sentence_start : first.sentence_end]
-    return Answer(question=question, answered=True, answer=best_text, quotes=quotes)
+    return Answer(
+        question=question, answered=True, answer=best_text, quotes=quotes, language=language
+    )
 
 
 def _same_paragraph(body: str, end: int, start: int) -> bool:
@@ -232,7 +266,7 @@ def _same_paragraph(body: str, end: int, start: int) -> bool:
     return not gap.strip() and "\n\n" not in gap
 
 
-def _with_context(data, sid: int, query: np.ndarray, max_chars: int) -> tuple[int, int]:
+def _with_context(data, matrix, sid: int, query: np.ndarray, max_chars: int) -> tuple[int, int]:
     """The sentence's span widened by its neighbours in the same paragraph, closer one to the
     question first, while the whole fits in max_chars: the answer sentence alone often lacks its
     subject or its explanation."""
@@ -242,7 +276,7 @@ def _with_context(data, sid: int, query: np.ndarray, max_chars: int) -> tuple[in
     neighbours = []
     for nid in (sid - 1, sid + 1):
         if 0 <= nid < len(data.sentences) and data.sentences[nid].article_id == sentence.article_id:
-            neighbours.append((float(data.sentence_vectors[nid] @ query), nid))
+            neighbours.append((float(matrix[nid] @ query), nid))
     for _, nid in sorted(neighbours, reverse=True):
         other = data.sentences[nid]
         if nid < sid and _same_paragraph(body, other.end, start) and end - other.start <= max_chars:

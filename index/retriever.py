@@ -81,6 +81,26 @@ class Retriever:
         self.term_weights.correct("warm up")
         self.embed_question("warm up")
         _ = self.bm25
+        if self.data.passage_vectors_e5 is not None:
+            self.embed_question_e5("warm up")
+
+    @cached_property
+    def e5(self):
+        """The multilingual encoder, loaded on first use (only if the index holds its vectors)."""
+        from index.encoder import E5Encoder
+
+        return E5Encoder(threads=1)
+
+    def embed_question_e5(self, question: str) -> np.ndarray:
+        return self.e5.encode_query(" ".join(question.split()))
+
+    def search_vectors(
+        self, matrix: np.ndarray, query: np.ndarray, k: int, *, per_article: int = 3
+    ) -> list[Hit]:
+        """Top-k rows of `matrix` by inner product, at most per_article from one article."""
+        scores = matrix @ query
+        order = [int(r) for r in np.argsort(-scores, kind="stable")]
+        return [Hit(row, float(scores[row])) for row in self._diverse(order, k, per_article)]
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([" ".join(question.split())])[0]
@@ -113,18 +133,25 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             for rank, row in enumerate(self.search_bm25(terms, depth)):
                 rrf[row] = rrf.get(row, 0.0) + 1 / (60 + rank)
-        ordered = sorted(rrf, key=lambda row: -rrf[row])
+        ordered = self._diverse(sorted(rrf, key=lambda row: -rrf[row]), k, per_article)
+        return [Hit(row, float(self.data.passage_vectors[row] @ query_vector)) for row in ordered]
+
+    def _diverse(self, rows: list[int], k: int, per_article: int) -> list[int]:
+        """The first k rows, at most per_article from one article while others are available;
+        rows held back fill the remaining places (a one-article corpus is not starved)."""
         taken: dict[str, int] = {}
-        hits = []
-        for row in ordered:
+        chosen: list[int] = []
+        held: list[int] = []
+        for row in rows:
             article = self.data.passages[row].article_id
             if taken.get(article, 0) >= per_article:
+                held.append(row)
                 continue
             taken[article] = taken.get(article, 0) + 1
-            hits.append(Hit(row, float(self.data.passage_vectors[row] @ query_vector)))
-            if len(hits) == k:
-                break
-        return hits
+            chosen.append(row)
+            if len(chosen) == k:
+                return chosen
+        return chosen + held[: k - len(chosen)]
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
         """Top-k passages by inner product (cosine: vectors are normalized)."""

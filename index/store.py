@@ -12,6 +12,8 @@
         passages.faiss             faiss IndexIDMap2(IndexFlatIP): passage vectors by passage id
         passages.npy, sentences.npy  float32 L2-normalized vectors (numpy, no pickle), kept so
                                    an unchanged passage or sentence is never embedded again
+        passages_e5.npy, sentences_e5.npy  the same texts by the multilingual model (optional:
+                                   present when the manifest names a multilingual model)
 
 A version is written under a temporary name, renamed into versions/, and only then named in
 CURRENT, so a crash at any point leaves the previous version served. No pickle anywhere.
@@ -52,6 +54,7 @@ FILES = (
     "passages.npy",
     "sentences.npy",
 )
+E5_FILES = ("passages_e5.npy", "sentences_e5.npy")
 REBUILD = "rebuild it with `talks index`"
 
 
@@ -75,6 +78,7 @@ class Manifest(BaseModel):
     duplicate_sentences: int
     near_duplicate_passages: int
     next_passage_id: int  # ids below this were handed out once and are never reused
+    multilingual: dict[str, object] | None = None  # the e5 model, when its vectors are stored
     files: dict[str, str]  # name -> sha256
 
 
@@ -92,6 +96,8 @@ class IndexData:
     sentence_vectors: np.ndarray
     segments: dict[str, list[list[tuple[int, int]]]]
     row_of_id: dict[int, int]  # passage id -> position in `passages`
+    passage_vectors_e5: np.ndarray | None = None
+    sentence_vectors_e5: np.ndarray | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -131,6 +137,7 @@ def write_index(
     segments: dict[str, list[list[tuple[int, int]]]],
     manifest_fields: dict[str, object],
     keep_versions: int = 2,
+    e5_vectors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Manifest:
     """Write a new version and publish it; returns its manifest."""
     import faiss
@@ -160,20 +167,25 @@ def write_index(
         faiss.write_index(index, str(tmp / "passages.faiss"))
         np.save(tmp / "passages.npy", vectors)
         np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+        names = list(FILES)
+        if e5_vectors is not None:
+            np.save(tmp / "passages_e5.npy", np.ascontiguousarray(e5_vectors[0], dtype=np.float32))
+            np.save(tmp / "sentences_e5.npy", np.ascontiguousarray(e5_vectors[1], dtype=np.float32))
+            names += list(E5_FILES)
         manifest = Manifest(
             version=version,
             created_at=now.isoformat(timespec="seconds"),
             articles=len(articles),
             passages=len(passages),
             sentences=len(sentences),
-            files={name: _sha256(tmp / name) for name in FILES},
+            files={name: _sha256(tmp / name) for name in names},
             **{
                 **manifest_fields,
                 "chunking": ChunkingParams.model_validate(manifest_fields["chunking"]).model_dump(),
             },
         )
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        for name in (*FILES, "manifest.json"):
+        for name in (*names, "manifest.json"):
             with (tmp / name).open("rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(tmp)
@@ -319,7 +331,8 @@ def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) 
     def damaged(reason: str) -> IndexCorruptError:
         return IndexCorruptError(f"Index at {index_dir} is damaged ({reason}): {REBUILD}.")
 
-    for name in FILES:
+    names = [*FILES, *(E5_FILES if manifest.multilingual else ())]
+    for name in names:
         file = path / name
         if not file.is_file():
             raise damaged(f"{name} is missing")
@@ -332,6 +345,12 @@ def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) 
         passage_index = faiss.read_index(str(path / "passages.faiss"))
         passage_vectors = np.load(path / "passages.npy", allow_pickle=False)
         sentence_vectors = np.load(path / "sentences.npy", allow_pickle=False)
+        e5 = None
+        if manifest.multilingual:
+            e5 = (
+                np.load(path / "passages_e5.npy", allow_pickle=False),
+                np.load(path / "sentences_e5.npy", allow_pickle=False),
+            )
         segments = {}
         with (path / "segments.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
@@ -348,6 +367,9 @@ def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) 
         or passage_index.d != dim
         or passage_vectors.shape != (len(passages), dim)
         or sentence_vectors.shape != (len(sentences), dim)
+        or (
+            e5 is not None and (e5[0].shape[0] != len(passages) or e5[1].shape[0] != len(sentences))
+        )
     ):
         raise damaged("record and vector counts disagree with manifest.json")
     row_of_id = {p.id: i for i, p in enumerate(passages)}
@@ -372,4 +394,6 @@ def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) 
         sentence_vectors=sentence_vectors,
         segments=segments,
         row_of_id=row_of_id,
+        passage_vectors_e5=e5[0] if e5 else None,
+        sentence_vectors_e5=e5[1] if e5 else None,
     )

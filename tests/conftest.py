@@ -37,9 +37,10 @@ def encoder():
 def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder) -> Path:
     """The real corpus/ built into a session-wide index."""
     from index.builder import build_index
+    from index.encoder import E5Encoder
 
     out = tmp_path_factory.mktemp("seed-index")
-    build_index(SEED_CORPUS, out, encoder)
+    build_index(SEED_CORPUS, out, encoder, multilingual=lambda: E5Encoder(threads=2))
     return out
 
 

@@ -20,6 +20,7 @@ ANSWERABLE = [
     q for q in dev_questions() if q["expect"] and not q["kind"].startswith("multilingual")
 ]
 UNANSWERABLE = [q for q in dev_questions() if not q["expect"]]
+MULTILINGUAL = [q for q in dev_questions() if q["kind"].startswith("multilingual")]
 
 
 def assert_quotes_verbatim(result: Answer, retriever) -> None:
@@ -252,3 +253,38 @@ def test_long_question_is_refused_and_short_limit_is_configurable(seed_retriever
 def test_question_with_markup_characters_is_handled(seed_retriever) -> None:
     result = answer("<b>Who</b> leads *Ukraine's* delegation & [why]?", seed_retriever)
     assert result.answered and "Umerov" in result.answer
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("q", MULTILINGUAL, ids=[q["id"] for q in MULTILINGUAL])
+def test_ukrainian_and_russian_dev_questions_quote_the_english_answer(
+    q: dict, seed_retriever
+) -> None:
+    result = answer(q["q"], seed_retriever)
+    assert result.answered and result.language == q["kind"].removeprefix("multilingual-")
+    quotes = " ".join(x.text for x in result.quotes)
+    assert any(word in quotes for word in q["expect"]), quotes
+    assert_quotes_verbatim(result, seed_retriever)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Яка погода в Києві завтра?", "uk"),
+        ("Скільки коштує біткоїн?", "uk"),
+        ("Кто президент Франции?", "ru"),
+        ("Как испечь хлеб?", "ru"),
+    ],
+)
+def test_unanswerable_ukrainian_and_russian_questions_are_declined(
+    question: str, language: str, seed_retriever
+) -> None:
+    result = answer(question, seed_retriever)
+    assert not result.answered and result.language == language
+
+
+@pytest.mark.model
+def test_multilingual_can_be_switched_off(seed_retriever) -> None:
+    result = answer("Хто очолює делегацію Росії?", seed_retriever, AnswerParams(multilingual=False))
+    assert not result.answered  # the English model alone does not answer it (honestly)

@@ -122,7 +122,7 @@ async def test_start_help_and_sources(tg, bot) -> None:
         msg = tg.push_text(command)
         call = await reply_to(tg, msg)
         text = call.result["text"]
-        assert "Who leads Ukraine's delegation?" in text and "1 article" in text
+        assert "Who leads Ukraine's delegation?" in text and "Articles in my index: 1" in text
     msg = tg.push_text("/sources")
     call = await reply_to(tg, msg)
     assert "2 June 2025" in call.result["text"]
@@ -472,3 +472,24 @@ async def test_reply_arrives_even_if_the_question_was_deleted(tg, bot) -> None:
     del tg.messages[(too_long["chat"]["id"], too_long["message_id"])]
     call = await reply_to(tg, too_long)
     assert call.ok and "at most 1,000 characters" in call.result["text"]
+
+
+async def test_ukrainian_and_russian_questions_in_chat(tg, bot) -> None:
+    uk = tg.push_text("Хто очолює делегацію Росії?", user=tg.make_user("Олена", language_code="uk"))
+    call = await reply_to(tg, uk)
+    assert "Medinsky" in " ".join(quotes_in(call.result))  # quotes stay verbatim, in English
+    declined = tg.push_text("Яка погода в Києві завтра?")
+    call = await reply_to(tg, declined)
+    assert call.result["text"].startswith("Цього немає в моїх джерелах")
+    declined = tg.push_text("Кто президент Франции?")
+    call = await reply_to(tg, declined)
+    assert call.result["text"].startswith("Этого нет в моих источниках")
+
+
+async def test_help_follows_the_users_telegram_language(tg, bot) -> None:
+    msg = tg.push_text("/start", user=tg.make_user("Олег", language_code="uk"))
+    call = await reply_to(tg, msg)
+    assert call.result["text"].startswith("Запитуйте мене про мирні переговори")
+    msg = tg.push_text("/help", user=tg.make_user("Ivan", language_code="ru"))
+    call = await reply_to(tg, msg)
+    assert call.result["text"].startswith("Спрашивайте меня")
