@@ -83,6 +83,7 @@ class Retriever:
         _ = self.bm25
         if self.data.passage_vectors_e5 is not None:
             self.embed_question_e5("warm up")
+            _ = self.non_latin
 
     @cached_property
     def e5(self):
@@ -91,14 +92,37 @@ class Retriever:
 
         return E5Encoder(threads=1)
 
+    @cached_property
+    def non_latin(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which passages and sentences are not in Latin script (bool arrays)."""
+        from index.answering import is_latin
+
+        data = self.data
+        passages = np.array([not is_latin(p.text) for p in data.passages], dtype=bool)
+        sentences = np.array(
+            [
+                not is_latin(data.articles[s.article_id].body[s.start : s.end])
+                for s in data.sentences
+            ],
+            dtype=bool,
+        )
+        return passages, sentences
+
     def embed_question_e5(self, question: str) -> np.ndarray:
         return self.e5.encode_query(" ".join(question.split()))
 
     def search_vectors(
-        self, matrix: np.ndarray, query: np.ndarray, k: int, *, per_article: int = 3
+        self,
+        matrix: np.ndarray,
+        query: np.ndarray,
+        k: int,
+        *,
+        per_article: int = 3,
+        offset: np.ndarray | float = 0.0,
     ) -> list[Hit]:
-        """Top-k rows of `matrix` by inner product, at most per_article from one article."""
-        scores = matrix @ query
+        """Top-k rows of `matrix` by inner product (minus `offset`), at most per_article from
+        one article."""
+        scores = matrix @ query - offset
         order = [int(r) for r in np.argsort(-scores, kind="stable")]
         return [Hit(row, float(scores[row])) for row in self._diverse(order, k, per_article)]
 

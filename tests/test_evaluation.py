@@ -103,7 +103,7 @@ def test_retrieval_modes_rank_passages(seed_retriever) -> None:
             assert row.text
 
 
-def test_per_article_cap_lets_other_articles_in(mixed_retriever) -> None:  # noqa: ANN001
+def test_per_article_cap_lets_other_articles_in(mixed_retriever) -> None:
     from index.terms import term_list
 
     question = "Istanbul talks delegations"
