@@ -111,6 +111,7 @@ def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> N
         "answered": False,
         "answer": None,
         "quotes": [],
+        "language": "en",  # of the question; the fixed reply texts follow it
     }
     result = run("ask", "Who is the president of France?", *where(workspace))
     assert result.returncode == 0
