@@ -80,26 +80,35 @@ class MiniLMEncoder:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        # Similar lengths in a batch waste less padding; results go back in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        parts = []
-        for i in range(0, len(order), batch_size):
-            batch = [texts[j] for j in order[i : i + batch_size]]
-            vectors = self._model.encode(
+        def one_batch(batch: list[str]) -> np.ndarray:
+            return self._model.encode(
                 batch,
                 batch_size=batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            parts.append(np.asarray(vectors, dtype=np.float32))
-            if progress:
-                progress(len(batch))
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        out[order] = np.vstack(parts)
-        return out
+
+        return encode_in_batches(texts, one_batch, self.dim, batch_size, progress)
+
+
+def encode_in_batches(
+    texts: Sequence[str],
+    one_batch: Callable[[list[str]], np.ndarray],
+    dim: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> np.ndarray:
+    """Encode in batches of similar length (less padding wasted), reporting progress; the rows
+    come back in input order."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for i in range(0, len(order), batch_size):
+        rows = order[i : i + batch_size]
+        out[rows] = np.asarray(one_batch([texts[j] for j in rows]), dtype=np.float32)
+        if progress:
+            progress(len(rows))
+    return out
 
 
 E5_NAME = "intfloat/multilingual-e5-small"
@@ -135,15 +144,7 @@ class E5Encoder:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = []
-        for i in range(0, len(texts), batch_size):
-            batch = list(texts[i : i + batch_size])
-            parts.append(np.asarray(self._model.passage(batch), dtype=np.float32))
-            if progress:
-                progress(len(batch))
-        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        return encode_in_batches(texts, self._model.passage, self.dim, batch_size, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text), dtype=np.float32)
