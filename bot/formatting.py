@@ -20,7 +20,6 @@ MESSAGE_LIMIT = 4000  # Telegram allows 4096 after entity parsing; keep headroom
 MAX_HTML_CHARS = 8000
 MAX_ENTITIES = 90
 _OPEN_TAG = re.compile(r"<(?!/)[a-z]")
-INLINE_QUERY_LIMIT = 256
 TITLE_CHARS = 300
 _TAG = re.compile(r"<[^>]*>")
 EXAMPLES = (

