@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 from bot.service import build, load_encoder, open_retriever
@@ -115,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run BM25 only, dense only and hybrid retrieval side by side",
     )
+    p_eval.add_argument(
+        "--sweep",
+        action="store_true",
+        help="choose the abstention thresholds on this labelled set (grid search)",
+    )
     paths(p_eval)
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -180,6 +186,15 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
     questions = read_questions(args.file)  # before the model loads
     retriever = open_retriever(settings)
     params = settings.answer_params()
+    if args.sweep:
+        from index.evaluation import calibrate, calibration_text
+
+        chosen = calibrate(questions, retriever, params, k=args.k)
+        if args.json:
+            print(json.dumps({name: asdict(c) for name, c in chosen.items()}))
+        else:
+            print(calibration_text(chosen, params))
+        return 0
     if args.compare:
         reports = {
             mode: evaluate(

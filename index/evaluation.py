@@ -210,3 +210,122 @@ def compare_text(reports: dict[str, Report]) -> str:
         )
     )
     return "\n".join(lines)
+
+
+# --- Calibration: choosing the abstention thresholds on a labelled set ---------------------------
+
+ENGLISH_GRID = {
+    "min_score": [round(0.20 + 0.025 * i, 3) for i in range(15)],  # 0.20 … 0.55
+    "confident_score": [round(0.40 + 0.025 * i, 3) for i in range(17)],  # 0.40 … 0.80
+    "min_coverage": [round(0.1 * i, 1) for i in range(1, 10)],  # 0.1 … 0.9
+}
+MULTILINGUAL_GRID = {"ml_min_score": [round(0.70 + 0.005 * i, 3) for i in range(41)]}  # … 0.90
+
+
+@dataclass
+class Calibration:
+    """The thresholds a sweep chose, with what they achieve on the labelled set."""
+
+    values: dict[str, float]
+    hits: int  # answerable questions answered with an expected word in the top-k quotes
+    answerable: int
+    abstained: int  # unanswerable questions declined
+    unanswerable: int
+    plateau: int  # how many grid points score as well (the choice is the middle of them)
+
+    def to_text(self) -> str:
+        values = ", ".join(f"{name} {value:g}" for name, value in self.values.items())
+        return (
+            f"{values}: hit@k {self.hits}/{self.answerable}, abstained "
+            f"{self.abstained}/{self.unanswerable} (best of {self.plateau} equal grid points)"
+        )
+
+
+def _grid(grid: dict[str, list[float]]) -> list[dict[str, float]]:
+    import itertools
+
+    names = list(grid)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def _choose(
+    cases: list[tuple[dict, object]],
+    grid: dict[str, list[float]],
+    outcome,
+) -> Calibration:
+    """The grid point that declines the most unanswerable questions and then answers the most
+    answerable ones correctly; among equal points, the one nearest the middle of them."""
+    scored = []
+    for point in _grid(grid):
+        hits = abstained = 0
+        for item, ranking in cases:
+            answered, hit = outcome(item, ranking, point)
+            if item["expect"]:
+                hits += hit
+            else:
+                abstained += not answered
+        scored.append(((abstained, hits), point))
+    best_key = max(key for key, _ in scored)
+    plateau = [point for key, point in scored if key == best_key]
+    spans = {n: (max(v) - min(v)) or 1.0 for n, v in grid.items()}
+    centre = {n: statistics.mean(p[n] for p in plateau) for n in grid}
+    chosen = min(plateau, key=lambda p: sum(((p[n] - centre[n]) / spans[n]) ** 2 for n in grid))
+    return Calibration(
+        values=chosen,
+        hits=best_key[1],
+        answerable=sum(bool(item["expect"]) for item, _ in cases),
+        abstained=best_key[0],
+        unanswerable=sum(not item["expect"] for item, _ in cases),
+        plateau=len(plateau),
+    )
+
+
+def calibrate(
+    questions: list[dict], retriever: Retriever, params: AnswerParams, k: int = 3
+) -> dict[str, Calibration]:
+    """Sweep the abstention thresholds over a labelled set: each question is ranked once and
+    its gate and quotes replayed for every grid point. English questions choose min_score,
+    confident_score and min_coverage; Ukrainian/Russian ones (multilingual-e5) ml_min_score."""
+    from index.answering import compose, passes_gate, rank
+
+    params = params.model_copy(update={"max_quotes": k, "extra_quotes": 0})
+    english, multilingual = [], []
+    for item in questions:
+        ranking = rank(item["q"], retriever, params)
+        (multilingual if ranking.multilingual else english).append((item, ranking))
+    quotes_cache: dict[tuple[int, float], str] = {}
+
+    def outcome(item: dict, ranking, point: dict[str, float]) -> tuple[bool, bool]:
+        trial = params.model_copy(update=point)
+        if not passes_gate(ranking, trial):
+            return False, False
+        key = (id(ranking), trial.ml_min_score if ranking.multilingual else trial.min_score)
+        if key not in quotes_cache:
+            result = compose(ranking, retriever, trial)
+            quotes_cache[key] = " ".join(q.text for q in result.quotes[:k]).lower()
+        quotes = quotes_cache[key]
+        return bool(quotes), any(w.lower() in quotes for w in item["expect"])
+
+    out = {}
+    if english:
+        out["english"] = _choose(english, ENGLISH_GRID, outcome)
+    if multilingual:
+        out["multilingual"] = _choose(multilingual, MULTILINGUAL_GRID, outcome)
+    return out
+
+
+def calibration_text(chosen: dict[str, Calibration], current: AnswerParams) -> str:
+    """The sweep's choice, what the current settings give, and the lines to set it."""
+    lines = []
+    for name, calibration in chosen.items():
+        lines.append(f"{name}: {calibration.to_text()}")
+    lines.append("")
+    lines.append(
+        "current settings: "
+        + ", ".join(f"{n} {getattr(current, n):g}" for c in chosen.values() for n in c.values)
+    )
+    lines.append("to use the sweep's choice:")
+    for calibration in chosen.values():
+        for n, value in calibration.values.items():
+            lines.append(f"  TALKS_{n.upper()}={value:g}")
+    return "\n".join(lines)

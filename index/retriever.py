@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +19,25 @@ from index.store import (
     load_version,
     read_version_manifest,
 )
-from index.terms import TermWeights, term_list
+from index.terms import WORD, TermWeights, _stem, numbers_in, term_list
+
+_NUMBER_WORDS = dict(
+    enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+)
+_NUMBER_WORDS = {str(n): w for n, w in _NUMBER_WORDS.items()}
+
+
+def _mentions(words: tuple[str, ...], name: str) -> bool:
+    """A sorted word list has the name, or a word it begins ("America" in "American"), or a word
+    that begins its stem ("Ukraine's" → "ukrain" in "ukrainian")."""
+    for probe in {name, _stem(name)} if len(name) >= 4 else {name}:
+        at = bisect.bisect_left(words, probe)
+        if at < len(words) and words[at].startswith(probe):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -59,10 +79,48 @@ class Retriever:
     @cached_property
     def term_weights(self) -> TermWeights:
         """IDF of terms over the indexed sentences (computed on first use)."""
+        from index.encoder import english_vocabulary
+
         data = self.data
         return TermWeights(
-            data.articles[s.article_id].body[s.start : s.end] for s in data.sentences
+            (data.articles[s.article_id].body[s.start : s.end] for s in data.sentences),
+            dictionary=english_vocabulary(),
         )
+
+    @cached_property
+    def article_words(self) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
+        """Per article: its lower-cased words (sorted, for prefix search) and its numbers."""
+        out = {}
+        for article in self.data.articles.values():
+            words = {m.group().lower() for m in WORD.finditer(article.body)}
+            words |= {re.sub(r"['’]s$", "", w) for w in words}
+            out[article.id] = (tuple(sorted(words)), frozenset(numbers_in(article.body)))
+        return out
+
+    def missing_names(self, names: list[str], numbers: set[str], article_id: str) -> list[str]:
+        """The names and numbers a question asks about that an article never mentions: an
+        answer about Ukraine's delegation is no answer to "Who leads Belarus's delegation?".
+        Names that most articles use (Ukraine, Kyiv in a corpus on the talks) are not
+        required: they say little about which article is meant."""
+        words, written = self.article_words[article_id]
+        missing = []
+        for name in names:
+            lowered = re.sub(r"['’]s$", "", name.lower())
+            if not self._common(lowered) and not _mentions(words, lowered):
+                missing.append(name)
+        for number in sorted(numbers):
+            spelt = _NUMBER_WORDS.get(number)
+            if number not in written and not (spelt and _mentions(words, spelt)):
+                missing.append(number)
+        return missing
+
+    def _common(self, name: str) -> bool:
+        """The name occurs in more than half of the articles."""
+        cache = self.__dict__.setdefault("_common_cache", {})
+        if name not in cache:
+            articles = self.article_words.values()
+            cache[name] = sum(_mentions(w, name) for w, _ in articles) > len(articles) / 2
+        return cache[name]
 
     @cached_property
     def bm25(self):
@@ -79,6 +137,7 @@ class Retriever:
     def warm(self) -> None:
         """Compute lazily built tables now, before questions arrive from several threads."""
         self.term_weights.correct("warm up")
+        _ = self.article_words
         self.embed_question("warm up")
         _ = self.bm25
         if self.data.passage_vectors_e5 is not None:

@@ -32,16 +32,26 @@ _STOPWORDS = frozenset(
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    """A light English stemmer: plural and tense endings, so 'drones' meets 'drone'."""
+    """A light English stemmer: plural and tense endings, so 'drones' meets 'drone' and
+    'leaving' meets 'leave' (a final e is dropped, a doubled final consonant halved)."""
     for suffix in ("'s", "’s"):
         if word.endswith(suffix):
             word = word[: -len(suffix)]
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith(("ing", "ed")) and len(word) > 5:
-        return word[:-3] if word.endswith("ing") else word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
+    if word.endswith("eed"):
+        if word.endswith(("reed", "teed")):
+            word = word[:-1]  # agreed → agree, guaranteed → guarantee (proceed, exceed stay)
+    elif word.endswith(("ing", "ed")) and len(word) > 5:
+        word = word[:-3] if word.endswith("ing") else word[:-2]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouylsz":
+            word = word[:-1]  # stopped → stop, planned → plan
+    elif word.endswith("es") and word[-3:-2] in ("s", "x", "z") and len(word) > 4:
+        word = word[:-2]  # taxes → tax, buses → bus
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 4 and not word.endswith("ee"):
+        word = word[:-1]  # leave/leaving → leav, exchange/exchanged → exchang
     return word
 
 
@@ -60,6 +70,51 @@ def _terms_of(words: Iterable[str]) -> set[str]:
     return {_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS}
 
 
+# Russian-derived spellings of Ukrainian places that readers still type, and the spelling news
+# outlets use now. Applied only when the corpus uses the second and not the first.
+ALIASES = {
+    "kiev": "kyiv",
+    "kharkov": "kharkiv",
+    "odessa": "odesa",
+    "nikolaev": "mykolaiv",
+    "nikolayev": "mykolaiv",
+    "lugansk": "luhansk",
+    "zaporozhye": "zaporizhzhia",
+    "zaporozhie": "zaporizhzhia",
+    "dnepr": "dnipro",
+    "dnepropetrovsk": "dnipro",
+    "chernigov": "chernihiv",
+    "lvov": "lviv",
+    "rovno": "rivne",
+    "artemovsk": "bakhmut",
+    "kirovograd": "kropyvnytskyi",
+    "zhitomir": "zhytomyr",
+    "vinnitsa": "vinnytsia",
+    "chernobyl": "chornobyl",
+}
+NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in text, without thousands separators: "1,000" and "1000" → "1000",
+    "16th" → "16"."""
+    return {m.group().rstrip(",.").replace(",", "") for m in NUMBER.finditer(text)}
+
+
+def question_names(question: str) -> list[str]:
+    """Capitalised words of the question after its first word: likely names of people, places
+    and bodies. None when the question is in capitals or title case throughout, where capitals
+    say nothing about names."""
+    found = [m.group() for m in WORD.finditer(question)]
+    letters = [c for c in question if c.isalpha()]
+    if not found or sum(c.isupper() for c in letters) > 0.5 * len(letters):
+        return []
+    capitalised = [w for w in found[1:] if w[0].isupper()]
+    if len(capitalised) > 0.6 * max(1, len(found) - 1) and len(found) > 3:
+        return []
+    return [w for w in capitalised if len(w) >= 3 and w.lower() not in _STOPWORDS]
+
+
 def _deletes(word: str) -> set[str]:
     """The word and every form of it with one letter removed (symmetric-delete spelling index:
     two words one edit or one transposition apart share a member)."""
@@ -73,7 +128,9 @@ class TermWeights:
     ("France", "Kyiv" in a corpus that never mentions them) counts heavily against a match.
     """
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], dictionary: frozenset[str] = frozenset()) -> None:
+        """texts: the corpus's sentences; dictionary: real words (lower case) that are never
+        "corrected" into a corpus word ("weather" is not a typo of "whether")."""
         df: Counter[str] = Counter()
         words: set[str] = set()
         names: set[str] = set()  # words the corpus writes with a capital: likely proper names
@@ -91,6 +148,7 @@ class TermWeights:
         self.names = names
         self.unseen = math.log(1 + (n + 1) / 0.5)
         self._deletes: dict[str, set[str]] | None = None
+        self.dictionary = dictionary
 
     def correct(self, question: str) -> str:
         """The question with misspelled words replaced by the one corpus word they are a single
@@ -105,7 +163,19 @@ class TermWeights:
         out, last = [], 0
         for match in WORD.finditer(question):
             word = match.group().lower()
-            if len(word) < 5 or word in self.words or word in _STOPWORDS or word.isdigit():
+            alias = ALIASES.get(word)
+            if alias and alias in self.words and word not in self.words:  # Kharkov → kharkiv
+                out.append(question[last : match.start()])
+                out.append(alias)
+                last = match.end()
+                continue
+            if (
+                len(word) < 5
+                or word in self.words
+                or word in _STOPWORDS
+                or word in self.dictionary
+                or word.isdigit()
+            ):
                 continue
             candidates: set[str] = set()
             for variant in _deletes(word):
@@ -126,21 +196,9 @@ class TermWeights:
         return lowered in self.words or base in self.words or _stem(lowered) in self.df
 
     def unknown_names(self, question: str) -> list[str]:
-        """Capitalised words of the question (not its first word) that the corpus never uses:
-        "Belarus" in "Who leads Belarus's delegation?". Skipped when the question is in capitals
-        or title case throughout, where capitals say nothing about names."""
-        found = [m.group() for m in WORD.finditer(question)]
-        letters = [c for c in question if c.isalpha()]
-        if not found or sum(c.isupper() for c in letters) > 0.5 * len(letters):
-            return []
-        capitalised = [w for w in found[1:] if w[0].isupper()]
-        if len(capitalised) > 0.6 * max(1, len(found) - 1) and len(found) > 3:
-            return []
-        return [
-            w
-            for w in capitalised
-            if len(w) >= 3 and w.lower() not in _STOPWORDS and not self.known(w)
-        ]
+        """Names in the question (see question_names) that the corpus never uses: "Belarus" in
+        "Who leads Belarus's delegation?"."""
+        return [w for w in question_names(question) if not self.known(w)]
 
     def idf(self, term: str) -> float:
         count = self.df.get(term, 0)
