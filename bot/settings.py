@@ -66,6 +66,10 @@ class Settings(BaseModel):
     multilingual: bool = Field(
         default=_DEFAULTS["multilingual"], description="e5 vectors for uk/ru questions"
     )
+    rerank: bool = Field(default=_DEFAULTS["rerank"], description="cross-encoder for English")
+    rerank_min_score: float = Field(
+        default=_DEFAULTS["rerank_min_score"], ge=-20, le=20, description="its abstention logit"
+    )
     ml_min_score: float = Field(
         default=_DEFAULTS["ml_min_score"], ge=-1, le=1, description="e5 abstention threshold"
     )
@@ -173,5 +177,7 @@ class Settings(BaseModel):
             retrieval=self.retrieval,
             multilingual=self.multilingual,
             ml_min_score=self.ml_min_score,
+            rerank=self.rerank,
+            rerank_min_score=self.rerank_min_score,
             max_question_chars=self.max_question_chars,
         )

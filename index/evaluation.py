@@ -16,6 +16,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from index.answering import AnswerParams, answer
 from index.errors import TalksError
@@ -219,6 +220,9 @@ ENGLISH_GRID = {
     "confident_score": [round(0.40 + 0.025 * i, 3) for i in range(17)],  # 0.40 … 0.80
     "min_coverage": [round(0.1 * i, 1) for i in range(1, 10)],  # 0.1 … 0.9
 }
+RERANK_GRID = {
+    "rerank_min_score": [round(-2.0 + 0.25 * i, 2) for i in range(41)],  # -2 … 8
+}
 MULTILINGUAL_GRID = {"ml_min_score": [round(0.70 + 0.005 * i, 3) for i in range(41)]}  # … 0.90
 
 
@@ -232,12 +236,18 @@ class Calibration:
     abstained: int  # unanswerable questions declined
     unanswerable: int
     plateau: int  # how many grid points score as well (the choice is the middle of them)
+    # Two-fold check: thresholds chosen on every other question, scored on the rest (and the
+    # other way round), so an over-fitted choice shows.
+    held_out_hits: int = 0
+    held_out_abstained: int = 0
 
     def to_text(self) -> str:
         values = ", ".join(f"{name} {value:g}" for name, value in self.values.items())
         return (
             f"{values}: hit@k {self.hits}/{self.answerable}, abstained "
-            f"{self.abstained}/{self.unanswerable} (best of {self.plateau} equal grid points)"
+            f"{self.abstained}/{self.unanswerable} (best of {self.plateau} equal grid points); "
+            f"held out (2-fold): hit@k {self.held_out_hits}/{self.answerable}, abstained "
+            f"{self.held_out_abstained}/{self.unanswerable}"
         )
 
 
@@ -284,33 +294,62 @@ def calibrate(
     questions: list[dict], retriever: Retriever, params: AnswerParams, k: int = 3
 ) -> dict[str, Calibration]:
     """Sweep the abstention thresholds over a labelled set: each question is ranked once and
-    its gate and quotes replayed for every grid point. English questions choose min_score,
-    confident_score and min_coverage; Ukrainian/Russian ones (multilingual-e5) ml_min_score."""
-    from index.answering import compose, passes_gate, rank
+    its gate and quotes replayed for every grid point. English questions choose
+    rerank_min_score and min_score (with the cross-encoder) or min_score, confident_score and
+    min_coverage (without); Ukrainian/Russian ones (multilingual-e5) ml_min_score."""
+    from index.answering import compose, gate, rank
 
     params = params.model_copy(update={"max_quotes": k, "extra_quotes": 0})
     english, multilingual = [], []
     for item in questions:
         ranking = rank(item["q"], retriever, params)
         (multilingual if ranking.multilingual else english).append((item, ranking))
-    quotes_cache: dict[tuple[int, float], str] = {}
+    quotes_cache: dict[tuple, str] = {}
 
     def outcome(item: dict, ranking, point: dict[str, float]) -> tuple[bool, bool]:
-        trial = params.model_copy(update=point)
-        if not passes_gate(ranking, trial):
+        trial = SimpleNamespace(**{**base, **point})  # cheap: the gate only reads attributes
+        route = gate(ranking, trial)
+        if route is None:
             return False, False
-        key = (id(ranking), trial.ml_min_score if ranking.multilingual else trial.min_score)
+        threshold = {
+            "plain": trial.min_score,
+            "rerank": trial.rerank_min_score,
+            "multilingual": trial.ml_min_score,
+        }[route]
+        key = (id(ranking), route, threshold)
         if key not in quotes_cache:
-            result = compose(ranking, retriever, trial)
+            result = compose(ranking, retriever, params.model_copy(update=point), route)
             quotes_cache[key] = " ".join(q.text for q in result.quotes[:k]).lower()
         quotes = quotes_cache[key]
         return bool(quotes), any(w.lower() in quotes for w in item["expect"])
 
+    def chosen(cases, grid) -> Calibration:
+        result = _choose(cases, grid, outcome)
+        for fold in (0, 1):
+            train = [c for n, c in enumerate(cases) if n % 2 == fold]
+            if not train:
+                continue
+            point = _choose(train, grid, outcome).values
+            for n, (item, ranking) in enumerate(cases):
+                if n % 2 != fold:
+                    answered, hit = outcome(item, ranking, point)
+                    result.held_out_hits += bool(item["expect"]) and hit
+                    result.held_out_abstained += not item["expect"] and not answered
+        return result
+
     out = {}
+    base = params.model_dump()
     if english:
-        out["english"] = _choose(english, ENGLISH_GRID, outcome)
+        # First the thresholds without the cross-encoder (also its fallback: an answer it rates
+        # low may still pass them), then its own threshold with those in place.
+        base["rerank_min_score"] = float("inf")
+        out["english"] = chosen(english, ENGLISH_GRID)
+        if params.rerank:
+            base.update(out["english"].values)
+            base["rerank_min_score"] = params.rerank_min_score
+            out["english, cross-encoder"] = chosen(english, RERANK_GRID)
     if multilingual:
-        out["multilingual"] = _choose(multilingual, MULTILINGUAL_GRID, outcome)
+        out["multilingual"] = chosen(multilingual, MULTILINGUAL_GRID)
     return out
 
 

@@ -140,9 +140,17 @@ class Retriever:
         _ = self.article_words
         self.embed_question("warm up")
         _ = self.bm25
+        self.reranker.score("warm up", ["warm up"])
         if self.data.passage_vectors_e5 is not None:
             self.embed_question_e5("warm up")
             _ = self.non_latin
+
+    @cached_property
+    def reranker(self):
+        """The cross-encoder, loaded on first use (0.2 s)."""
+        from index.reranker import CrossEncoder
+
+        return CrossEncoder(threads=1)
 
     @cached_property
     def e5(self):
