@@ -313,6 +313,7 @@ def calibrate(
             return False, False
         threshold = {
             "plain": trial.min_score,
+            "define": 0.0,
             "rerank": trial.rerank_min_score,
             "multilingual": trial.ml_min_score,
         }[route]

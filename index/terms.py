@@ -14,7 +14,7 @@ from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 # Function words, question words and words that describe the asking rather than the topic.
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each few
@@ -63,11 +63,11 @@ def content_terms(text: str) -> set[str]:
 def term_list(text: str) -> list[str]:
     """The stems of content_terms, in order and with repeats (for BM25)."""
     words = (m.group().lower() for m in WORD.finditer(text))
-    return [_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS]
+    return [_stem(w) for w in words if len(w) >= 3 and w not in STOPWORDS]
 
 
 def _terms_of(words: Iterable[str]) -> set[str]:
-    return {_stem(w) for w in words if len(w) >= 3 and w not in _STOPWORDS}
+    return {_stem(w) for w in words if len(w) >= 3 and w not in STOPWORDS}
 
 
 # Russian-derived spellings of Ukrainian places that readers still type, and the spelling news
@@ -112,13 +112,22 @@ def question_names(question: str) -> list[str]:
     capitalised = [w for w in found[1:] if w[0].isupper()]
     if len(capitalised) > 0.6 * max(1, len(found) - 1) and len(found) > 3:
         return []
-    return [w for w in capitalised if len(w) >= 3 and w.lower() not in _STOPWORDS]
+    return [w for w in capitalised if len(w) >= 3 and w.lower() not in STOPWORDS]
 
 
 def _deletes(word: str) -> set[str]:
     """The word and every form of it with one letter removed (symmetric-delete spelling index:
     two words one edit or one transposition apart share a member)."""
     return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _delete_index(words: Iterable[str]) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for word in words:
+        if len(word) >= 5 and not word.isdigit():
+            for variant in _deletes(word):
+                index.setdefault(variant, set()).add(word)
+    return index
 
 
 class TermWeights:
@@ -148,18 +157,17 @@ class TermWeights:
         self.names = names
         self.unseen = math.log(1 + (n + 1) / 0.5)
         self._deletes: dict[str, set[str]] | None = None
+        self._dictionary_deletes: dict[str, set[str]] = {}
         self.dictionary = dictionary
 
     def correct(self, question: str) -> str:
         """The question with misspelled words replaced by the one corpus word they are a single
-        edit (or transposition) away from: 'Medinksy' → 'medinsky'. Words the corpus knows,
+        edit (or transposition) away from: 'Medinksy' → 'medinsky'; failing that, the one
+        dictionary word ('hapened' → 'happened'). Words the corpus or the dictionary knows,
         short words and ambiguous corrections are left alone."""
         if self._deletes is None:
-            self._deletes = {}
-            for word in self.words:
-                if len(word) >= 5 and not word.isdigit():
-                    for variant in _deletes(word):
-                        self._deletes.setdefault(variant, set()).add(word)
+            self._deletes = _delete_index(self.words)
+            self._dictionary_deletes = _delete_index(self.dictionary - self.words)
         out, last = [], 0
         for match in WORD.finditer(question):
             word = match.group().lower()
@@ -172,7 +180,7 @@ class TermWeights:
             if (
                 len(word) < 5
                 or word in self.words
-                or word in _STOPWORDS
+                or word in STOPWORDS
                 or word in self.dictionary
                 or word.isdigit()
             ):
@@ -183,6 +191,9 @@ class TermWeights:
             candidates.discard(word)
             if match.group()[0].isupper():  # a name is only corrected into a name: not
                 candidates &= self.names  # "Paris" into "parks"
+            elif not candidates:  # not a corpus word: an everyday word misspelt?
+                for variant in _deletes(word):
+                    candidates |= self._dictionary_deletes.get(variant, set())
             if len(candidates) == 1:
                 out.append(question[last : match.start()])
                 out.append(candidates.pop())

@@ -71,6 +71,22 @@ def mixed_retriever(tmp_path_factory: pytest.TempPathFactory, mixed_corpus: Path
     return Retriever.open(out, encoder)
 
 
+EVAL_CORPUS = Path(__file__).resolve().parent / "data" / "eval" / "corpus"
+EVAL_QUESTIONS = Path(__file__).resolve().parent / "data" / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(scope="session")
+def eval_retriever(tmp_path_factory: pytest.TempPathFactory, encoder):
+    """The evaluation corpus (20 articles: the seed, test fixtures, distractors) with e5 vectors."""
+    from index.builder import build_index
+    from index.encoder import E5Encoder
+    from index.retriever import Retriever
+
+    out = tmp_path_factory.mktemp("eval-index")
+    build_index(EVAL_CORPUS, out, encoder, multilingual=lambda: E5Encoder(threads=2))
+    return Retriever.open(out, encoder)
+
+
 def dev_questions() -> list[dict]:
     if not DEV_QUESTIONS.is_file():
         pytest.fail(f"{DEV_QUESTIONS} is missing: the shared/ folder must sit beside the repo")
