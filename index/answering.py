@@ -294,14 +294,35 @@ def rank(question: str, retriever: Retriever, params: AnswerParams) -> Ranking:
         # Each sentence is read with the neighbours its quote would show: "Talks lasted less than
         # two hours." answers "how long did the first round last" only next to "first round".
         top = eligible[: params.rerank_depth]
-        windows = []
+        windows, spans = [], []
         for i in top:
             sid = int(sids[i])
             start, end = _with_context(data, sentence_matrix, sid, query, params.max_quote_chars)
-            windows.append(data.articles[data.sentences[sid].article_id].body[start:end])
-        logits = retriever.reranker.score(searched, windows)
-        ranking.rerank_scores = {i: float(x) for i, x in zip(top, logits, strict=True)}
-        ranking.reranked_order = sorted(top, key=lambda i: -ranking.rerank_scores[i])
+            article_id = data.sentences[sid].article_id
+            windows.append(data.articles[article_id].body[start:end])
+            spans.append((article_id, start, end))
+        distinct = list(dict.fromkeys(windows))  # neighbours often share one window
+        read = dict(zip(distinct, retriever.reranker.score(searched, distinct), strict=True))
+        logits = [read[w] for w in windows]
+        # The cross-encoder rates a window; the answer is the window's sentence that ranks best
+        # on its own ("exchange 1,000 prisoners", not the sentence after it).
+        at = {int(sids[i]): i for i in eligible}
+        scores: dict[int, float] = {}
+        for i, (article_id, start, end), logit in zip(top, spans, logits, strict=True):
+            inside = [i]
+            for step in (-1, 1):
+                n = int(sids[i]) + step
+                while 0 <= n < len(data.sentences) and (
+                    data.sentences[n].article_id == article_id
+                    and start <= data.sentences[n].start < data.sentences[n].end <= end
+                ):
+                    if n in at:
+                        inside.append(at[n])
+                    n += step
+            pick = max(inside, key=lambda j: combined[j])
+            scores[pick] = max(scores.get(pick, -np.inf), float(logit))
+        ranking.rerank_scores = scores
+        ranking.reranked_order = sorted(scores, key=lambda i: -scores[i])
     if not multilingual:
         asked = defined_names(searched, weights.names)
         if asked:

@@ -30,3 +30,28 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(ValueError):
         settings.top_k = 3  # type: ignore[misc]
+
+
+def test_answering_defaults_are_the_calibrated_ones_and_can_be_overridden() -> None:
+    from index.answering import AnswerParams
+
+    defaults, params = AnswerParams(), Settings.from_env({}).answer_params()
+    for name in (
+        "min_score",
+        "confident_score",
+        "min_coverage",
+        "rerank",
+        "rerank_min_score",
+        "ml_min_score",
+        "retrieval",
+        "multilingual",
+    ):
+        assert getattr(params, name) == getattr(defaults, name), name
+    assert params.retrieval == "hybrid" and params.rerank is True
+    changed = Settings.from_env(
+        {"TALKS_RERANK": "false", "TALKS_RERANK_MIN_SCORE": "2.5", "TALKS_RETRIEVAL": "bm25"}
+    ).answer_params()
+    assert changed.rerank is False and changed.rerank_min_score == 2.5
+    assert changed.retrieval == "bm25"
+    with pytest.raises(SettingsError, match="TALKS_RETRIEVAL"):
+        Settings.from_env({"TALKS_RETRIEVAL": "fancy"})
