@@ -119,7 +119,7 @@ def open_retriever(settings: Settings, *, refresh: bool = False) -> Retriever:
         corpus_print = None
     set_threads(settings.query_threads)
     retriever = Retriever.open(settings.index_dir, encoder, corpus_fingerprint=corpus_print)
-    retriever.warm()
+    retriever.warm(rerank=settings.rerank)
     return retriever
 
 
@@ -132,5 +132,5 @@ def reopen(settings: Settings, current: Retriever) -> Retriever | None:
     if read_manifest(settings.index_dir).version == current.data.manifest.version:
         return None
     retriever = Retriever.open(settings.index_dir, current.encoder)
-    retriever.warm()
+    retriever.warm(rerank=settings.rerank, models_from=current)
     return retriever

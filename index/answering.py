@@ -45,15 +45,15 @@ class AnswerParams(BaseModel):
     # The thresholds are chosen by `talks eval tests/data/eval/questions.jsonl --corpus
     # tests/data/eval/corpus --k 3 --sweep` (with TALKS_RERANK=false for the three used without
     # the cross-encoder): the most right answers that keep every unanswerable question declined.
-    min_score: float = 0.35  # below: the sources do not answer
+    min_score: float = 0.425  # below: the sources do not answer
     confident_score: float = 0.575  # above: answer without checking the question's terms
     # Between min_score and confident_score, the best passage must hold at least this share of
     # the question's IDF-weighted terms ("population of Ukraine" matches only "Ukraine": refused).
-    min_coverage: float = Field(default=0.6, ge=0, le=1)
+    min_coverage: float = Field(default=0.7, ge=0, le=1)
     # Non-English questions answered with multilingual-e5 (when the index holds its vectors):
     # the best sentence's e5 cosine must reach this (e5 cosines sit higher than MiniLM's).
     multilingual: bool = True
-    ml_min_score: float = Field(default=0.805, ge=-1, le=1)
+    ml_min_score: float = Field(default=0.81, ge=-1, le=1)
     ml_same_script_offset: float = Field(default=0.08, ge=0, le=1)
     quote_margin: float = 0.10  # extra quotes must score within this of the best
     max_quote_chars: int = Field(default=450, ge=50)  # a quote with its context sentence
@@ -75,7 +75,7 @@ class AnswerParams(BaseModel):
     # rerank_margin of the best.
     rerank: bool = True
     rerank_depth: int = Field(default=5, ge=1, le=50)
-    rerank_min_score: float = 3.5
+    rerank_min_score: float = 3.75
     rerank_margin: float = Field(default=4.0, ge=0)
 
 

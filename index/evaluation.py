@@ -224,6 +224,16 @@ RERANK_GRID = {
     "rerank_min_score": [round(-2.0 + 0.25 * i, 2) for i in range(41)],  # -2 … 8
 }
 MULTILINGUAL_GRID = {"ml_min_score": [round(0.70 + 0.005 * i, 3) for i in range(41)]}  # … 0.90
+# An unanswerable question counts as declined only if it still is with every threshold lowered
+# by this much: a question scoring just under a threshold is one rewording (or one CPU's
+# rounding) away from a wrong answer.
+SAFETY_MARGIN = {
+    "rerank_min_score": 0.25,
+    "min_score": 0.01,
+    "confident_score": 0.01,
+    "min_coverage": 0.05,
+    "ml_min_score": 0.005,
+}
 
 
 @dataclass
@@ -244,7 +254,7 @@ class Calibration:
     def to_text(self) -> str:
         values = ", ".join(f"{name} {value:g}" for name, value in self.values.items())
         return (
-            f"{values}: hit@k {self.hits}/{self.answerable}, abstained "
+            f"{values}: hit@k {self.hits}/{self.answerable}, declined with margin "
             f"{self.abstained}/{self.unanswerable} (best of {self.plateau} equal grid points); "
             f"held out (2-fold): hit@k {self.held_out_hits}/{self.answerable}, abstained "
             f"{self.held_out_abstained}/{self.unanswerable}"
@@ -263,17 +273,18 @@ def _choose(
     grid: dict[str, list[float]],
     outcome,
 ) -> Calibration:
-    """The grid point that declines the most unanswerable questions and then answers the most
-    answerable ones correctly; among equal points, the one nearest the middle of them."""
+    """The grid point that declines the most unanswerable questions (by SAFETY_MARGIN) and then
+    answers the most answerable ones correctly; among equal points, the one nearest the middle
+    of them."""
     scored = []
     for point in _grid(grid):
+        lowered = {name: value - SAFETY_MARGIN.get(name, 0.0) for name, value in point.items()}
         hits = abstained = 0
         for item, ranking in cases:
-            answered, hit = outcome(item, ranking, point)
             if item["expect"]:
-                hits += hit
+                hits += outcome(item, ranking, point)[1]
             else:
-                abstained += not answered
+                abstained += not outcome(item, ranking, lowered)[0]
         scored.append(((abstained, hits), point))
     best_key = max(key for key, _ in scored)
     plateau = [point for key, point in scored if key == best_key]

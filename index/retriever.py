@@ -134,13 +134,20 @@ class Retriever:
         index.index([term_list(p.text) or ["∅"] for p in self.data.passages], show_progress=False)
         return index
 
-    def warm(self) -> None:
-        """Compute lazily built tables now, before questions arrive from several threads."""
+    def warm(self, *, rerank: bool = True, models_from: Retriever | None = None) -> None:
+        """Compute lazily built tables now, before questions arrive from several threads.
+        models_from: a retriever whose loaded cross-encoder and e5 model are reused (a new
+        index version served by the same process)."""
+        if models_from is not None:
+            for name in ("reranker", "e5"):
+                if name in models_from.__dict__:
+                    self.__dict__[name] = models_from.__dict__[name]
         self.term_weights.correct("warm up")
         _ = self.article_words
         self.embed_question("warm up")
         _ = self.bm25
-        self.reranker.score("warm up", ["warm up"])
+        if rerank:
+            self.reranker.score("warm up", ["warm up"])
         if self.data.passage_vectors_e5 is not None:
             self.embed_question_e5("warm up")
             _ = self.non_latin
