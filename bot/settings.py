@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from index.answering import AnswerParams
 from index.errors import TalksError
 
-# Answering defaults live in AnswerParams (the thresholds there are calibrated: see
-# index/calibration.py); the settings only expose them.
+# Answering defaults live in AnswerParams (the thresholds there are calibrated by
+# index.evaluation.calibrate, `talks eval … --sweep`); the settings only expose them.
 _DEFAULTS = {name: field.default for name, field in AnswerParams.model_fields.items()}
 PREFIX = "TALKS_"
 TELEGRAM_PREFIX = "TELEGRAM_"

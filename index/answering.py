@@ -1,15 +1,17 @@
 """Pure answering core: question → the sentences that answer it, as verified verbatim quotes.
 
-No Telegram, no printing. Steps:
-1. correct misspelled words to the corpus's spelling, embed the question, retrieve the nearest
-   passages;
-2. rank every sentence of those passages by its cosine, its passage's cosine and the IDF-weighted
-   share of question terms it contains;
-3. decide whether the sources answer at all: the best sentence's cosine against calibrated
-   thresholds, and in the grey zone between them the share of the question's weighted terms found
-   in its passage. If not, say so instead of quoting something unrelated;
-4. take the best sentence as the answer and up to N quotes, each checked to be the exact text of
-   its article at the stated offsets before it is returned.
+No Telegram, no printing. answer() = rank() → gate() → compose():
+1. rank: correct misspelled words, retrieve passages (dense, BM25 or both fused), rank their
+   sentences (cosines and the share of the question's words), drop sentences from articles that
+   never mention a rare name or number the question asks about, and for English questions let a
+   cross-encoder re-read the best few with their context;
+2. gate: do the sources answer, and through which route — the cross-encoder's logit
+   ("rerank"), a sentence naming everyone a "who is …?" asks about ("define"), the cosine
+   thresholds with the word-share check in their grey zone ("plain"), or multilingual-e5's
+   cosine for Ukrainian/Russian questions ("multilingual")? If none, say so instead of quoting
+   something unrelated;
+3. compose: the best sentence as the answer and up to N quotes, each checked to be the exact
+   text of its article at the stated offsets before it is returned.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ _EXAMPLE = "`who leads Ukraine's delegation`"
 
 
 class AnswerParams(BaseModel):
-    """Tunable answering settings (thresholds are cosine similarities of all-MiniLM-L6-v2)."""
+    """Tunable answering settings. min_score and confident_score are all-MiniLM-L6-v2 cosines,
+    ml_min_score a multilingual-e5 cosine, rerank_min_score a cross-encoder logit."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -43,8 +46,8 @@ class AnswerParams(BaseModel):
     extra_quotes: int = Field(default=0, ge=0, le=10)
     extra_margin: float = 0.20
     # The thresholds are chosen by `talks eval tests/data/eval/questions.jsonl --corpus
-    # tests/data/eval/corpus --k 3 --sweep` (with TALKS_RERANK=false for the three used without
-    # the cross-encoder): the most right answers that keep every unanswerable question declined.
+    # tests/data/eval/corpus --k 3 --sweep`: the most right answers that keep every unanswerable
+    # question declined with a safety margin (tests/test_quality.py checks they are these).
     min_score: float = 0.425  # below: the sources do not answer
     confident_score: float = 0.575  # above: answer without checking the question's terms
     # Between min_score and confident_score, the best passage must hold at least this share of
@@ -70,9 +73,9 @@ class AnswerParams(BaseModel):
     per_article: int = Field(default=5, ge=1, le=100)  # passages of one article among top_k
     # English questions: the best `rerank_depth` sentences (each with the context its quote
     # shows) are read together with the question by a cross-encoder, which picks the answer;
-    # its logit must reach rerank_min_score (min_score, confident_score and min_coverage are
-    # then unused: they gate answers without the cross-encoder). Quotes must score within
-    # rerank_margin of the best.
+    # its logit must reach rerank_min_score; below it, the cosine thresholds (min_score,
+    # confident_score, min_coverage) still may answer, as they do with the cross-encoder off.
+    # Quotes must score within rerank_margin of the best.
     rerank: bool = True
     rerank_depth: int = Field(default=5, ge=1, le=50)
     rerank_min_score: float = 3.75
@@ -156,11 +159,15 @@ class Ranking:
     query: np.ndarray | None = None
     matrix: np.ndarray | None = None  # the sentence vectors the query was compared with
     coverage: float = 0.0  # share of the question's term weight in the best passage
-    missing: list[str] = field(default_factory=list)  # names/numbers asked, not in its article
-    # Cross-encoder logits of the sentences it read (positions in sids), when reranked, and
-    # those positions in its order, best first.
+    # Why nothing is eligible: the names/numbers the question asks about that the best
+    # candidate's article lacks (for logs and tests; the gate only sees that nothing is left).
+    missing: list[str] = field(default_factory=list)
+    # When reranked: the cross-encoder's logit of each window it read, keyed by the window's
+    # best-ranked sentence (a position in sids), those positions best first, and each one's
+    # window (article offsets) — what its quote shows.
     rerank_scores: dict[int, float] = field(default_factory=dict)
     reranked_order: list[int] = field(default_factory=list)
+    windows: dict[int, tuple[int, int]] = field(default_factory=dict)  # the text each was read in
     # "Who is Medinsky?": the sentences naming everyone the question asks about, best first
     # (the cross-encoder rates appositions like "Kremlin spokesman Dmitry Peskov" low).
     defining: list[int] = field(default_factory=list)
@@ -320,11 +327,13 @@ def rank(question: str, retriever: Retriever, params: AnswerParams) -> Ranking:
                         inside.append(at[n])
                     n += step
             pick = max(inside, key=lambda j: combined[j])
-            scores[pick] = max(scores.get(pick, -np.inf), float(logit))
+            if float(logit) > scores.get(pick, -np.inf):
+                scores[pick] = float(logit)
+                ranking.windows[pick] = (start, end)
         ranking.rerank_scores = scores
         ranking.reranked_order = sorted(scores, key=lambda i: -scores[i])
     if not multilingual:
-        asked = defined_names(searched, weights.names)
+        asked = defined_names(searched, weights.proper)
         if asked:
             preferred = ranking.reranked_order + [
                 i for i in eligible if i not in ranking.rerank_scores
@@ -354,7 +363,7 @@ Route = Literal["rerank", "plain", "multilingual", "define"]
 _DEFINITION = re.compile(r"^\W*(?:who|what)(?:\s+(?:is|was|are|were)|['’]s)\s+(.+)$", re.I)
 
 
-def defined_names(question: str, names: set[str]) -> list[str]:
+def defined_names(question: str, names: frozenset[str]) -> list[str]:
     """The names a "who is …?" question asks about, if it asks about nothing but names the
     corpus uses ("who is Medinsky" → ["medinsky"]); else []."""
     match = _DEFINITION.match(question.strip())
@@ -410,14 +419,19 @@ def compose(
     """Step 4: the best sentence as the answer and up to N verified quotes (through the path
     the gate chose)."""
     data = retriever.data
-    path = path or gate(ranking, params) or "plain"
+    path = path or gate(ranking, params)
+    if path is None:
+        return not_answered(ranking.question, ranking.language)
     reranked = path == "rerank"
     sids, combined, scores = ranking.sids, ranking.combined, ranking.sentence_scores
     min_score = params.ml_min_score if ranking.multilingual else params.min_score
-    best = {
-        "rerank": (ranking.reranked_order or [0])[0],
-        "define": (ranking.defining or [0])[0],
-    }.get(path, ranking.eligible[0])
+    if reranked:
+        best = ranking.reranked_order[0]
+    elif path == "define":
+        best = ranking.defining[0]
+    else:
+        best = ranking.eligible[0]
+    extras: set[int] = set()  # "more sources" only: no cross-encoder score to compare
     quotes: list[Quote] = []
     covered: list[tuple[str, int, int]] = []  # spans already quoted
     seen: set[str] = set()
@@ -433,7 +447,7 @@ def compose(
             for i in ranking.per_passage:
                 if i not in quote_score and scores[i] >= scores[best] - params.extra_margin:
                     order.append(i)
-                    quote_score[i] = least  # passes the extra floor, never a main quote
+                    extras.add(i)
     elif path == "define":
         # Other sentences naming them, as long as the cross-encoder (if it read them) does not
         # rate them far below the first.
@@ -453,24 +467,31 @@ def compose(
         if len(quotes) >= params.max_quotes + params.extra_quotes:
             break
         main = len(quotes) < params.max_quotes
-        floor = max(quote_score[best] - margins[0 if main else 1], least)
-        if i != best and (
-            quote_score[i] < floor
-            or (path in ("plain", "multilingual") and scores[i] < min_score)
-            or (main and reranked and i not in ranking.rerank_scores)
-        ):
-            continue
+        if i in extras:
+            if main:
+                continue
+        elif i != best:
+            floor = max(quote_score[best] - margins[0 if main else 1], least)
+            if quote_score[i] < floor or (
+                path in ("plain", "multilingual") and scores[i] < min_score
+            ):
+                continue
         sid = int(sids[i])
         sentence = data.sentences[sid]
         article = data.articles[sentence.article_id]
         text = article.body[sentence.start : sentence.end]
         key = sentence_key(text)
+        if reranked and i in ranking.windows:
+            start, end = ranking.windows[i]  # exactly the text the cross-encoder read
+        else:
+            start, end = _with_context(
+                data, ranking.matrix, sid, ranking.query, params.max_quote_chars
+            )
+        # No sentence twice: a window overlapping one already quoted from the article is left out.
         if key in seen or any(
-            a == sentence.article_id and s <= sentence.start and sentence.end <= e
-            for a, s, e in covered
+            a == sentence.article_id and start < e and s < end for a, s, e in covered
         ):
             continue
-        start, end = _with_context(data, ranking.matrix, sid, ranking.query, params.max_quote_chars)
         quote_text = article.body[start:end]
         passage = data.passages[ranking.passage_of[sid][1]]
         if not (
@@ -490,7 +511,7 @@ def compose(
                 article_id=article.id,
                 start=start,
                 end=end,
-                score=round(quote_score[i], 4),
+                score=round(quote_score.get(i, float(scores[i])), 4),
                 sentence_start=sentence.start,
                 sentence_end=sentence.end,
             )

@@ -330,7 +330,7 @@ def calibrate(
         }[route]
         key = (id(ranking), route, threshold)
         if key not in quotes_cache:
-            result = compose(ranking, retriever, params.model_copy(update=point), route)
+            result = compose(ranking, retriever, AnswerParams(**{**base, **point}), route)
             quotes_cache[key] = " ".join(q.text for q in result.quotes[:k]).lower()
         quotes = quotes_cache[key]
         return bool(quotes), any(w.lower() in quotes for w in item["expect"])

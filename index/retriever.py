@@ -28,16 +28,38 @@ _NUMBER_WORDS = dict(
     )
 )
 _NUMBER_WORDS = {str(n): w for n, w in _NUMBER_WORDS.items()}
+_ORDINAL_WORDS = dict(
+    zip(
+        map(str, range(1, 21)),
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+        "twentieth".split(),
+        strict=True,
+    )
+)
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
 
 
 def _mentions(words: tuple[str, ...], name: str) -> bool:
     """A sorted word list has the name, or a word it begins ("America" in "American"), or a word
-    that begins its stem ("Ukraine's" → "ukrain" in "ukrainian")."""
+    that begins its stem ("Ukraine's" → "ukrain" in "ukrainian"), or a word of 5 letters or
+    more that begins the name ("Europe" for "European")."""
     for probe in {name, _stem(name)} if len(name) >= 4 else {name}:
         at = bisect.bisect_left(words, probe)
         if at < len(words) and words[at].startswith(probe):
             return True
+    for length in range(5, len(name)):
+        at = bisect.bisect_left(words, name[:length])
+        if at < len(words) and words[at] == name[:length]:
+            return True
     return False
+
+
+def _has_word(words: tuple[str, ...], word: str) -> bool:
+    at = bisect.bisect_left(words, word)
+    return at < len(words) and words[at] == word
 
 
 @dataclass(frozen=True)
@@ -89,12 +111,17 @@ class Retriever:
 
     @cached_property
     def article_words(self) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
-        """Per article: its lower-cased words (sorted, for prefix search) and its numbers."""
+        """Per article: its lower-cased words (sorted, for prefix search) and its numbers, from
+        its title, body and publication date ("in February 2025")."""
         out = {}
         for article in self.data.articles.values():
-            words = {m.group().lower() for m in WORD.finditer(article.body)}
+            text = f"{article.title}\n{article.body}"
+            if article.published:
+                date = article.published
+                text += f"\n{date.day} {_MONTHS[date.month - 1]} {date.year}"
+            words = {m.group().lower() for m in WORD.finditer(text)}
             words |= {re.sub(r"['’]s$", "", w) for w in words}
-            out[article.id] = (tuple(sorted(words)), frozenset(numbers_in(article.body)))
+            out[article.id] = (tuple(sorted(words)), frozenset(numbers_in(text)))
         return out
 
     def missing_names(self, names: list[str], numbers: set[str], article_id: str) -> list[str]:
@@ -109,14 +136,16 @@ class Retriever:
             if not self._common(lowered) and not _mentions(words, lowered):
                 missing.append(name)
         for number in sorted(numbers):
-            spelt = _NUMBER_WORDS.get(number)
-            if number not in written and not (spelt and _mentions(words, spelt)):
+            spelt = [_NUMBER_WORDS.get(number), _ORDINAL_WORDS.get(number)]  # 2, 2nd: two, second
+            if number not in written and not any(w and _has_word(words, w) for w in spelt):
                 missing.append(number)
         return missing
 
     def _common(self, name: str) -> bool:
         """The name occurs in more than half of the articles."""
         cache = self.__dict__.setdefault("_common_cache", {})
+        if len(cache) > 10_000:  # every capitalised word users type: keep it bounded
+            cache.clear()
         if name not in cache:
             articles = self.article_words.values()
             cache[name] = sum(_mentions(w, name) for w, _ in articles) > len(articles) / 2

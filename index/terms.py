@@ -32,24 +32,25 @@ STOPWORDS = frozenset(
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    """A light English stemmer: plural and tense endings, so 'drones' meets 'drone' and
-    'leaving' meets 'leave' (a final e is dropped, a doubled final consonant halved)."""
+    """A light English stemmer: plural, then tense endings, so 'drones' meets 'drone',
+    'meetings' meets 'meeting' and 'leaving' meets 'leave' (a final e is dropped, a doubled
+    final consonant halved)."""
     for suffix in ("'s", "’s"):
         if word.endswith(suffix):
             word = word[: -len(suffix)]
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    if word.endswith("es") and word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]  # taxes → tax, churches → church
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        word = word[:-1]  # cases → case, meetings → meeting
     if word.endswith("eed"):
         if word.endswith(("reed", "teed")):
             word = word[:-1]  # agreed → agree, guaranteed → guarantee (proceed, exceed stay)
     elif word.endswith(("ing", "ed")) and len(word) > 5:
         word = word[:-3] if word.endswith("ing") else word[:-2]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouylsz":
-            word = word[:-1]  # stopped → stop, planned → plan
-    elif word.endswith("es") and word[-3:-2] in ("s", "x", "z") and len(word) > 4:
-        word = word[:-2]  # taxes → tax, buses → bus
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        word = word[:-1]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouylszf":
+            word = word[:-1]  # stopped → stop, planned → plan (staffed → staff)
     if word.endswith("e") and len(word) > 4 and not word.endswith("ee"):
         word = word[:-1]  # leave/leaving → leav, exchange/exchanged → exchang
     return word
@@ -92,13 +93,13 @@ ALIASES = {
     "vinnitsa": "vinnytsia",
     "chernobyl": "chornobyl",
 }
-NUMBER = re.compile(r"\d[\d,.]*")
+NUMBER = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 def numbers_in(text: str) -> set[str]:
     """The numbers written in text, without thousands separators: "1,000" and "1000" → "1000",
-    "16th" → "16"."""
-    return {m.group().rstrip(",.").replace(",", "") for m in NUMBER.finditer(text)}
+    "16th" → "16"; "1,2,3" is three numbers."""
+    return {m.group().replace(",", "") for m in NUMBER.finditer(text)}
 
 
 def question_names(question: str) -> list[str]:
@@ -119,6 +120,12 @@ def _deletes(word: str) -> set[str]:
     """The word and every form of it with one letter removed (symmetric-delete spelling index:
     two words one edit or one transposition apart share a member)."""
     return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _cased_like(original: str, word: str) -> str:
+    """word with original's initial capital ("Medinksy" → "Medinsky"): corrected names stay
+    names for the checks that look for capitals."""
+    return word[:1].upper() + word[1:] if original[:1].isupper() else word
 
 
 def _delete_index(words: Iterable[str]) -> dict[str, set[str]]:
@@ -143,6 +150,8 @@ class TermWeights:
         df: Counter[str] = Counter()
         words: set[str] = set()
         names: set[str] = set()  # words the corpus writes with a capital: likely proper names
+        inner_capital: Counter[str] = Counter()  # capitalised inside a sentence
+        lower_case: Counter[str] = Counter()
         n = 0
         for text in texts:
             n += 1
@@ -150,7 +159,16 @@ class TermWeights:
             lowered = [w.lower() for w in found]
             words.update(lowered)
             names.update(w.lower() for w in found if w[0].isupper())
+            for position, word in enumerate(found):
+                if word[0].isupper():
+                    if position:
+                        inner_capital[re.sub(r"['’]s$", "", word.lower())] += 1
+                else:
+                    lower_case[re.sub(r"['’]s$", "", word.lower())] += 1
             df.update(_terms_of(lowered))
+        # Proper names: capitalised inside sentences at least as often as not ("Medinsky",
+        # "NATO"; not "New" or "Officials", capitalised only at the start of sentences).
+        self.proper = frozenset(w for w, c in inner_capital.items() if c >= lower_case[w])
         self.n = n
         self.df = df
         self.words = words
@@ -165,16 +183,19 @@ class TermWeights:
         edit (or transposition) away from: 'Medinksy' → 'medinsky'; failing that, the one
         dictionary word ('hapened' → 'happened'). Words the corpus or the dictionary knows,
         short words and ambiguous corrections are left alone."""
-        if self._deletes is None:
-            self._deletes = _delete_index(self.words)
-            self._dictionary_deletes = _delete_index(self.dictionary - self.words)
+        if self._deletes is None:  # both built before either is published (threads)
+            dictionary_deletes = _delete_index(self.dictionary - self.words)
+            corpus_deletes = _delete_index(self.words)
+            self._dictionary_deletes = dictionary_deletes
+            self._deletes = corpus_deletes
         out, last = [], 0
         for match in WORD.finditer(question):
             word = match.group().lower()
-            alias = ALIASES.get(word)
-            if alias and alias in self.words and word not in self.words:  # Kharkov → kharkiv
+            base = re.sub(r"['’]s$", "", word)
+            alias = ALIASES.get(base)
+            if alias and alias in self.words and base not in self.words:  # Kharkov → Kharkiv
                 out.append(question[last : match.start()])
-                out.append(alias)
+                out.append(_cased_like(match.group(), alias) + match.group()[len(base) :])
                 last = match.end()
                 continue
             if (
@@ -196,7 +217,7 @@ class TermWeights:
                     candidates |= self._dictionary_deletes.get(variant, set())
             if len(candidates) == 1:
                 out.append(question[last : match.start()])
-                out.append(candidates.pop())
+                out.append(_cased_like(match.group(), candidates.pop()))
                 last = match.end()
         out.append(question[last:])
         return "".join(out)

@@ -32,6 +32,10 @@ def assert_quotes_verbatim(result: Answer, retriever) -> None:
         first = result.quotes[0]
         body = retriever.data.articles[first.article_id].body
         assert result.answer == body[first.sentence_start : first.sentence_end]
+    # No text twice: quotes from one article never overlap.
+    for n, a in enumerate(result.quotes):
+        for b in result.quotes[n + 1 :]:
+            assert a.article_id != b.article_id or a.end <= b.start or b.end <= a.start
 
 
 # --- pure logic -------------------------------------------------------------------------------

@@ -416,7 +416,14 @@ async def test_webhook_mode_with_secret_token(
 async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) -> None:
     state = bot.bot_data["state"]
     state.params = state.params.model_copy(
-        update={"max_quotes": 10, "quote_margin": 1.0, "top_k": 30, "max_quote_chars": 900}
+        update={
+            "max_quotes": 10,
+            "quote_margin": 1.0,
+            "top_k": 30,
+            "max_quote_chars": 900,
+            "rerank_depth": 30,  # the cross-encoder reads them all and lets all through
+            "rerank_margin": 100.0,
+        }
     )
     state.shown_quotes = 10
     msg = tg.push_text("What psychological factors stand in the way of peace?")

@@ -203,3 +203,53 @@ def test_a_new_index_version_reuses_the_loaded_models(eval_retriever) -> None:
     assert fresh.reranker is eval_retriever.reranker
     assert fresh.e5 is eval_retriever.e5
     assert answer("Who is Peskov?", fresh).answered
+
+
+def test_review_fixes_in_pure_logic() -> None:
+    from index.answering import defined_names
+    from index.terms import _stem
+
+    weights = TermWeights(
+        [
+            "New talks began in Istanbul.",
+            "Next, the delegations met.",
+            "Kremlin spokesman Dmitry Peskov said NATO was absent.",
+            "Officials in Kiev said little.",
+            "A missile hit Kharkiv.",
+        ]
+    )
+    # "who is" questions are about names the corpus writes with a capital inside sentences,
+    # not words that are only capitalised at a sentence's start.
+    assert defined_names("Who is Peskov?", weights.proper) == ["peskov"]
+    assert defined_names("What is NATO?", weights.proper) == ["nato"]
+    assert defined_names("What's new?", weights.proper) == []
+    assert defined_names("What is next?", weights.proper) == []
+    assert defined_names("Who is Peskov's wife?", weights.proper) == []
+    assert defined_names("who is", weights.proper) == []
+    # Possessive old spellings are mapped; corrected names keep their capital.
+    assert weights.correct("What happened in Kharkov's suburbs?") == (
+        "What happened in Kharkiv's suburbs?"
+    )
+    assert weights.correct("What did Peskow say?") == "What did Peskov say?"
+    # Plural, then tense: the forms of one word meet.
+    assert {_stem(w) for w in ("cases", "case")} == {"case"}
+    assert {_stem(w) for w in ("meetings", "meeting", "meet")} == {"meet"}
+    assert _stem("staffed") == _stem("staff")
+    assert numbers_in("1,2,3 and 12,500") == {"1", "2", "3", "12500"}
+
+
+def test_names_and_dates_are_checked_against_title_body_and_date(eval_retriever) -> None:
+    result = answer("What did Rubio and Lavrov agree in Riyadh in February 2025?", eval_retriever)
+    assert result.answered and result.quotes[0].article_id.startswith("2025-02-18-riyadh")
+    # "2nd" may be written "second"
+    result = answer("How long did the 2nd round of talks last?", eval_retriever)
+    assert result.answered and any("just over an hour" in q.text for q in result.quotes)
+
+
+def test_compose_without_a_route_declines_what_the_gate_declines(eval_retriever) -> None:
+    from index.answering import compose, rank
+
+    params = AnswerParams()
+    ranking = rank("What is the population of Ukraine?", eval_retriever, params)
+    assert gate(ranking, params) is None
+    assert not compose(ranking, eval_retriever, params).answered
