@@ -48,7 +48,7 @@ class AnswerParams(BaseModel):
     # The thresholds are chosen by `talks eval tests/data/eval/questions.jsonl --corpus
     # tests/data/eval/corpus --k 3 --sweep`: the most right answers that keep every unanswerable
     # question declined with a safety margin (tests/test_quality.py checks they are these).
-    min_score: float = 0.425  # below: the sources do not answer
+    min_score: float = 0.4  # below: the sources do not answer
     confident_score: float = 0.575  # above: answer without checking the question's terms
     # Between min_score and confident_score, the best passage must hold at least this share of
     # the question's IDF-weighted terms ("population of Ukraine" matches only "Ukraine": refused).
