@@ -487,10 +487,15 @@ def compose(
             start, end = _with_context(
                 data, ranking.matrix, sid, ranking.query, params.max_quote_chars
             )
-        # No sentence twice: a window overlapping one already quoted from the article is left out.
-        if key in seen or any(
-            a == sentence.article_id and start < e and s < end for a, s, e in covered
-        ):
+
+        # No sentence twice: a window overlapping a quote already taken from the article
+        # shrinks to its own sentence, and is left out if even that was quoted.
+        def overlaps(start: int, end: int, article_id: str = sentence.article_id) -> bool:
+            return any(a == article_id and start < e and s < end for a, s, e in covered)
+
+        if overlaps(start, end):
+            start, end = sentence.start, sentence.end
+        if key in seen or overlaps(start, end):
             continue
         quote_text = article.body[start:end]
         passage = data.passages[ranking.passage_of[sid][1]]
