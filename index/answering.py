@@ -229,11 +229,18 @@ def rank(question: str, retriever: Retriever, params: AnswerParams) -> Ranking:
         )
         sentence_matrix = data.sentence_vectors_e5
         question_terms: set[str] = set()
+        searched = question
+        # Names written in Latin letters ("Brent", "NATO") and numbers can be checked against
+        # the articles as for English questions; Cyrillic names cannot.
+        names = [w for w in question_names(question) if is_latin(w)]
+        if [w for w in names if not weights.known(w)]:
+            return ranking
         weights_used = (params.sentence_weight, params.passage_weight, 0.0)
     else:
         searched = weights.correct(question)  # misspelled names → the corpus's spelling
         if weights.unknown_names(searched):  # asks about someone or somewhere never mentioned
             return ranking
+        names = question_names(searched)
         query = retriever.embed_question(searched)
         hits = retriever.hybrid(
             query, term_list(searched), params.top_k, mode=mode, per_article=params.per_article
@@ -280,11 +287,11 @@ def rank(question: str, retriever: Retriever, params: AnswerParams) -> Ranking:
     order = [int(i) for i in np.argsort(-combined, kind="stable")]
     # The answer must be a real statement, not a heading fragment.
     eligible = [i for i in order if _statement(text_of(int(sids[i])))] or order
-    if not multilingual:
-        # A sentence from an article that never mentions a (rare) name or number the question
-        # asks about cannot answer it: "How many were swapped on Easter?" is not answered from
-        # the May swap. Such sentences drop out; if none is left, the sources do not answer.
-        names, numbers = question_names(searched), numbers_in(searched)
+    # A sentence from an article that never mentions a (rare) name or number the question asks
+    # about cannot answer it: "How many were swapped on Easter?" is not answered from the May
+    # swap. Such sentences drop out; if none is left, the sources do not answer.
+    numbers = numbers_in(searched)
+    if names or numbers:
         missing: dict[str, list[str]] = {}
         for i in eligible:
             article_id = data.sentences[int(sids[i])].article_id
