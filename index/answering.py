@@ -28,7 +28,7 @@ from index.chunking import sentence_key
 from index.errors import QuestionError
 from index.models import Answer, Article, Quote
 from index.retriever import Retriever
-from index.terms import STOPWORDS, WORD, content_terms, numbers_in, question_names, term_list
+from index.terms import STOPWORDS, WORD, bare, content_terms, numbers_in, question_names, term_list
 
 log = logging.getLogger(__name__)
 _EXAMPLE = "`who leads Ukraine's delegation`"
@@ -376,13 +376,13 @@ def defined_names(question: str, names: frozenset[str]) -> list[str]:
     match = _DEFINITION.match(question.strip())
     if not match:
         return []
-    words = [re.sub(r"['’]s$", "", w.lower()) for w in WORD.findall(match.group(1))]
+    words = [bare(w) for w in WORD.findall(match.group(1))]
     words = [w for w in words if w not in STOPWORDS]
     return words if words and all(w in names for w in words) else []
 
 
 def _names_all_in(names: list[str], text: str) -> bool:
-    found = {re.sub(r"['’]s$", "", w.lower()) for w in WORD.findall(text)}
+    found = {bare(w) for w in WORD.findall(text)}
     return all(name in found for name in names)
 
 
@@ -413,11 +413,6 @@ def gate(ranking: Ranking, params: AnswerParams) -> Route | None:
     if ranking.relevance < params.confident_score or not ranking.latin:
         return "plain" if ranking.coverage >= params.min_coverage else None
     return "plain"
-
-
-def passes_gate(ranking: Ranking, params: AnswerParams) -> bool:
-    """The sources answer the question (see gate)."""
-    return gate(ranking, params) is not None
 
 
 def compose(

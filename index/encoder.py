@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from importlib import metadata
 from typing import Protocol
 
@@ -49,6 +50,7 @@ def model_identity() -> dict[str, object]:
     return _identity(MODEL_NAME, MODEL_PACKAGE)
 
 
+@lru_cache(maxsize=1)
 def english_vocabulary() -> frozenset[str]:
     """The whole words of the English model's tokenizer vocabulary (~20,000 common English words
     and names), read from the model package without loading the model: a dictionary that keeps

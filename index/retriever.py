@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +18,7 @@ from index.store import (
     load_version,
     read_version_manifest,
 )
-from index.terms import WORD, TermWeights, _stem, numbers_in, term_list
+from index.terms import WORD, TermWeights, _stem, bare, numbers_in, term_list
 
 _NUMBER_WORDS = dict(
     enumerate(
@@ -120,7 +119,7 @@ class Retriever:
                 date = article.published
                 text += f"\n{date.day} {_MONTHS[date.month - 1]} {date.year}"
             words = {m.group().lower() for m in WORD.finditer(text)}
-            words |= {re.sub(r"['’]s$", "", w) for w in words}
+            words |= {bare(w) for w in words}
             out[article.id] = (tuple(sorted(words)), frozenset(numbers_in(text)))
         return out
 
@@ -132,7 +131,7 @@ class Retriever:
         words, written = self.article_words[article_id]
         missing = []
         for name in names:
-            lowered = re.sub(r"['’]s$", "", name.lower())
+            lowered = bare(name)
             if not self._common(lowered) and not _mentions(words, lowered):
                 missing.append(name)
         for number in sorted(numbers):

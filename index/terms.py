@@ -96,6 +96,14 @@ ALIASES = {
 NUMBER = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def bare(word: str) -> str:
+    """The word in lower case without a possessive 's: "Kyiv's" → "kyiv"."""
+    return _POSSESSIVE.sub("", word.lower())
+
+
 def numbers_in(text: str) -> set[str]:
     """The numbers written in text, without thousands separators: "1,000" and "1000" → "1000",
     "16th" → "16"; "1,2,3" is three numbers."""
@@ -162,9 +170,9 @@ class TermWeights:
             for position, word in enumerate(found):
                 if word[0].isupper():
                     if position:
-                        inner_capital[re.sub(r"['’]s$", "", word.lower())] += 1
+                        inner_capital[bare(word)] += 1
                 else:
-                    lower_case[re.sub(r"['’]s$", "", word.lower())] += 1
+                    lower_case[bare(word)] += 1
             df.update(_terms_of(lowered))
         # Proper names: capitalised inside sentences at least as often as not ("Medinsky",
         # "NATO"; not "New" or "Officials", capitalised only at the start of sentences).
@@ -191,7 +199,7 @@ class TermWeights:
         out, last = [], 0
         for match in WORD.finditer(question):
             word = match.group().lower()
-            base = re.sub(r"['’]s$", "", word)
+            base = bare(word)
             alias = ALIASES.get(base)
             if alias and alias in self.words and base not in self.words:  # Kharkov → Kharkiv
                 out.append(question[last : match.start()])
@@ -224,7 +232,7 @@ class TermWeights:
 
     def known(self, word: str) -> bool:
         lowered = word.lower()
-        base = re.sub(r"['’]s$", "", lowered)
+        base = bare(lowered)
         return lowered in self.words or base in self.words or _stem(lowered) in self.df
 
     def unknown_names(self, question: str) -> list[str]:
