@@ -23,14 +23,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
-from bot.service import open_retriever, reopen
+from bot import admin, handlers
+from bot.indexing import open_for_answering
 from bot.settings import Settings
 from bot.state import BotState, RateLimiter
+from bot.watcher import IndexWatcher
 from index.answering import AnswerParams
+from index.engine import Engine
 from index.errors import TalksError
-from index.retriever import Retriever
-from index.store import read_manifest
 
 log = logging.getLogger(__name__)
 EXTRA_QUOTES = 3  # kept for the "More sources" button
@@ -104,11 +104,11 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
 
 
 def answer_params(settings: Settings) -> AnswerParams:
-    return settings.answer_params().model_copy(update={"extra_quotes": EXTRA_QUOTES})
+    return settings.answer_params().with_changes(quotes={"extra_quotes": EXTRA_QUOTES})
 
 
-def build_application(settings: Settings, *, retriever: Retriever | None = None) -> Application:
-    """The bot, ready to run. The retriever is loaded in post_init unless one is given (tests
+def build_application(settings: Settings, *, engine: Engine | None = None) -> Application:
+    """The bot, ready to run. The engine is opened in post_init unless one is given (tests
     share one across applications)."""
     if settings.telegram_bot_token is None:
         raise TalksError(
@@ -117,18 +117,19 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
         )
     state = BotState(
         params=answer_params(settings),
-        shown_quotes=settings.max_quotes,
+        shown_quotes=settings.quotes.max_quotes,
         limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
         inline_limiter=RateLimiter(settings.rate_limit_questions * 4, settings.rate_limit_seconds),
-        retriever=retriever,
+        engine=engine,
         admin_ids=settings.admin_id_set(),
     )
+    watcher = IndexWatcher(state, settings.index_dir)
 
     async def post_init(app: Application) -> None:
-        if state.retriever is None:
+        if state.engine is None:
             log.info("loading the index from %s", settings.index_dir)
-            state.retriever = await asyncio.to_thread(open_retriever, settings, refresh=True)
-        manifest = state.retriever.data.manifest
+            state.engine = await asyncio.to_thread(open_for_answering, settings, refresh=True)
+        manifest = state.engine.manifest
         log.info(
             "serving %d articles, %d passages (index version %s) as @%s",
             manifest.articles,
@@ -140,16 +141,16 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
             await app.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a nicety; answering still works
             log.warning("could not set the command menu: %s", exc)
-        app.bot_data["watcher"] = asyncio.create_task(
-            watch_index(app, settings.reload_seconds), name="talks-index-watcher"
+        app.bot_data["watching"] = asyncio.create_task(
+            watcher.run(settings.reload_seconds), name="talks-index-watcher"
         )
 
     async def post_shutdown(app: Application) -> None:
-        watcher = app.bot_data.pop("watcher", None)
-        if watcher is not None:
-            watcher.cancel()
+        watching = app.bot_data.pop("watching", None)
+        if watching is not None:
+            watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await watching
 
     app = (
         ApplicationBuilder()
@@ -166,66 +167,23 @@ def build_application(settings: Settings, *, retriever: Retriever | None = None)
     )
     app.bot_data["state"] = state
     app.bot_data["settings"] = settings
+    app.bot_data["watcher"] = watcher
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     app.add_handler(CommandHandler(["start", "help"], handlers.start))
     app.add_handler(CommandHandler("sources", handlers.sources))
-    app.add_handler(CommandHandler("add", handlers.add))
-    app.add_handler(CommandHandler("reindex", handlers.reindex))
-    app.add_handler(CommandHandler("stats", handlers.stats))
+    app.add_handler(CommandHandler("add", admin.add))
+    app.add_handler(CommandHandler("reindex", admin.reindex))
+    app.add_handler(CommandHandler("stats", admin.stats))
     app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     # Before questions: a captioned file from an editor is an article, not a question.
-    app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.add_document))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, admin.add_document))
     app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     app.add_handler(MessageHandler(private & filters.ATTACHMENT, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
     return app
-
-
-async def reload_index(app: Application) -> bool:
-    """Swap in the newly published index version, if there is one. Questions in flight keep the
-    retriever they started with. Returns whether a new version is now served. A version that
-    failed to load is not tried again until another one is published."""
-    state: BotState = app.bot_data["state"]
-    settings: Settings = app.bot_data["settings"]
-    async with state.reloading:
-        try:
-            published = await asyncio.to_thread(read_manifest, settings.index_dir)
-        except TalksError:
-            return False
-        if published.version in (state.retriever.data.manifest.version, state.failed_version):
-            return False
-        try:
-            new = await asyncio.to_thread(reopen, settings, state.retriever)
-        except TalksError:
-            state.failed_version = published.version
-            raise
-        if new is None:
-            return False
-        state.retriever = new
-    manifest = new.data.manifest
-    log.info(
-        "now serving index version %s: %d articles, %d passages",
-        manifest.version,
-        manifest.articles,
-        manifest.passages,
-    )
-    return True
-
-
-async def watch_index(app: Application, interval: float) -> None:
-    """Look for a newly published index every `interval` seconds (a `talks index` run by an
-    editor, or a /reindex); a version that fails to load is logged and the old one kept."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await reload_index(app)
-        except TalksError as exc:
-            log.warning("not switching to the new index: %s", exc)
-        except Exception:
-            log.exception("index watcher failed; will try again")
 
 
 def serve(settings: Settings) -> int:

@@ -19,15 +19,11 @@ import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.service import build, load_encoder, open_retriever
+from bot.indexing import build, model_loader, open_for_answering
+from bot.texts import text as fixed
 from index.errors import QuestionError, TalksError
 from index.models import Answer
 
-NOT_IN_SOURCES = {
-    "en": "Not in my sources: the indexed articles do not answer this question.",
-    "uk": "Цього немає в моїх джерелах: проіндексовані статті не відповідають на це питання.",
-    "ru": "Этого нет в моих источниках: проиндексированные статьи не отвечают на этот вопрос.",
-}
 USAGE_EXAMPLE = 'usage: talks ask "who leads Ukraine\'s delegation"'
 
 
@@ -121,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="choose the abstention thresholds on this labelled set (grid search)",
     )
+    p_eval.add_argument(
+        "--write",
+        action="store_true",
+        help="with --sweep: store the choice in the package's calibration.json (the defaults)",
+    )
     paths(p_eval)
     p_ask.add_argument("question", nargs="*", metavar="QUESTION")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -183,22 +184,17 @@ def _date(text: str) -> dt.date:
 def _cmd_eval(settings, args: argparse.Namespace) -> int:
     from index.evaluation import compare_text, evaluate, read_questions
 
+    if args.write and not args.sweep:
+        raise TalksError("--write stores what --sweep chooses: use them together.")
     questions = read_questions(args.file)  # before the model loads
-    retriever = open_retriever(settings)
+    engine = open_for_answering(settings)
     params = settings.answer_params()
     if args.sweep:
-        from index.evaluation import calibrate, calibration_text
-
-        chosen = calibrate(questions, retriever, params, k=args.k)
-        if args.json:
-            print(json.dumps({name: asdict(c) for name, c in chosen.items()}))
-        else:
-            print(calibration_text(chosen, params))
-        return 0
+        return _sweep(questions, engine, params, args)
     if args.compare:
         reports = {
             mode: evaluate(
-                questions, retriever, params.model_copy(update={"retrieval": mode}), k=args.k
+                questions, engine, params.with_changes(retrieval={"mode": mode}), k=args.k
             )
             for mode in ("bm25", "dense", "hybrid")
         }
@@ -207,8 +203,22 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
         else:
             print(compare_text(reports))
         return 0
-    report = evaluate(questions, retriever, params, k=args.k)
+    report = evaluate(questions, engine, params, k=args.k)
     print(report.to_json() if args.json else report.to_text())
+    return 0
+
+
+def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> int:
+    from index.calibration import calibrate, calibration_text, write_calibration
+
+    chosen = calibrate(questions, engine, params, k=args.k)
+    if args.json:
+        print(json.dumps({name: asdict(c) for name, c in chosen.items()}))
+    else:
+        print(calibration_text(chosen, params.gate))
+    if args.write:
+        path = write_calibration(chosen, params.gate, args.file, questions, args.k, engine)
+        print(f"talks: wrote the chosen thresholds to {path}", file=sys.stderr)
     return 0
 
 
@@ -239,7 +249,7 @@ def _cmd_index(settings, *, full: bool = False) -> int:
     from index.corpus import load_corpus
 
     load_corpus(settings.corpus_dir)  # fail fast on a missing or empty corpus, before the model
-    build(settings, lambda: load_encoder(settings.index_threads), full=full)
+    build(settings, model_loader(settings, settings.index_threads), full=full)
     return 0
 
 
@@ -247,7 +257,7 @@ def _cmd_ask(settings, question: str, *, as_json: bool) -> int:
     from index.answering import answer, validate_question
 
     question = validate_question(question, settings.max_question_chars)  # before the model loads
-    result = answer(question, open_retriever(settings), settings.answer_params())
+    result = answer(question, open_for_answering(settings), settings.answer_params())
     print(render_json(result) if as_json else render_text(result))
     return 0
 
@@ -259,7 +269,7 @@ def render_json(result: Answer) -> str:
 def render_text(result: Answer) -> str:
     """Plain-text answer for the terminal."""
     if not result.answered:
-        return NOT_IN_SOURCES.get(result.language, NOT_IN_SOURCES["en"])
+        return fixed("not_in_sources", result.language)
     lines = [textwrap.fill(result.answer or "", width=100), "", "Quotes:"]
     for n, quote in enumerate(result.quotes, 1):
         lines.append(

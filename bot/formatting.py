@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import re
 
+from bot.texts import EXAMPLES, text
 from index.models import Answer, Article, Quote
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 after entity parsing; keep headroom
@@ -22,53 +23,6 @@ MAX_ENTITIES = 90
 _OPEN_TAG = re.compile(r"<(?!/)[a-z]")
 TITLE_CHARS = 300
 _TAG = re.compile(r"<[^>]*>")
-EXAMPLES = (
-    "Who leads Ukraine's delegation?",
-    "Where did the delegations meet?",
-    "What does Russia want regarding NATO?",
-)
-NOT_IN_SOURCES = {
-    "en": "Not in my sources: the articles I have do not answer this. "
-    "Send /sources to see what I cover.",
-    "uk": "Цього немає в моїх джерелах: статті, які я маю, не відповідають на це питання. "
-    "Надішліть /sources, щоб побачити, що я охоплюю.",
-    "ru": "Этого нет в моих источниках: статьи, которые у меня есть, не отвечают на этот вопрос. "
-    "Отправьте /sources, чтобы увидеть, что я охватываю.",
-}
-HELP = {
-    "en": (
-        "<b>Ask me about the Ukraine–Russia peace talks.</b>\n"
-        "Articles in my index: {count}{newest}. I answer with the articles' exact words, each "
-        "quote with its source, and I say so when my sources do not cover a question.\n\n"
-        "<b>Try:</b>\n{examples}\n\n"
-        "/sources lists the articles. In a group, mention me or reply to me. "
-        "In any chat, type my @username and a question. I also understand Ukrainian and Russian."
-    ),
-    "uk": (
-        "<b>Запитуйте мене про мирні переговори України та Росії.</b>\n"
-        "Статей у моїй базі: {count}{newest}. Я відповідаю точними словами статей (вони "
-        "англійською), кожна цитата — з джерелом, і кажу, коли мої джерела не охоплюють "
-        "питання.\n\n<b>Спробуйте:</b>\n{examples}\n\n"
-        "/sources — список статей. У групі згадайте мене або відповідайте на моє повідомлення."
-    ),
-    "ru": (
-        "<b>Спрашивайте меня о мирных переговорах Украины и России.</b>\n"
-        "Статей в моей базе: {count}{newest}. Я отвечаю точными словами статей (они "
-        "на английском), каждая цитата — с источником, и говорю, когда мои источники не "
-        "охватывают вопрос.\n\n<b>Попробуйте:</b>\n{examples}\n\n"
-        "/sources — список статей. В группе упомяните меня или ответьте на моё сообщение."
-    ),
-}
-HELP_EXAMPLES = {
-    "en": EXAMPLES,
-    "uk": ("Хто очолює делегацію Росії?", "Де відбулися переговори?"),
-    "ru": ("Кто возглавляет делегацию Украины?", "Где проходят переговоры?"),
-}
-NEWEST = {
-    "en": ", the newest from {date}",
-    "uk": ", найновіша від {date}",
-    "ru": ", самая новая от {date}",
-}
 
 
 def esc(text: str) -> str:
@@ -107,11 +61,16 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def attribution(title: str, url: str | None, published: dt.date | None) -> str:
-    title = esc(_shorten(" ".join(title.split()), TITLE_CHARS))
+def title_link(title: str, url: str | None) -> str:
+    """The title, shortened and escaped, linked to the article when it has a web link."""
+    shown = esc(_shorten(" ".join(title.split()), TITLE_CHARS))
     if url and url.startswith(("http://", "https://")):
-        title = f'<a href="{esc(url)}">{title}</a>'
-    return f"— {title}, {format_date(published)}"
+        return f'<a href="{esc(url)}">{shown}</a>'
+    return shown
+
+
+def attribution(title: str, url: str | None, published: dt.date | None) -> str:
+    return f"— {title_link(title, url)}, {format_date(published)}"
 
 
 def quote_block(quote: Quote, *, expandable: bool) -> str:
@@ -128,15 +87,17 @@ def quote_block(quote: Quote, *, expandable: bool) -> str:
 def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str]:
     """The answer as HTML blocks: the statement, then one block per quote."""
     if not result.answered:
-        return [esc(NOT_IN_SOURCES.get(result.language, NOT_IN_SOURCES["en"]))]
+        language = result.language
+        return [esc(f"{text('not_in_sources', language)} {text('see_sources', language)}")]
     quotes = result.quotes if quotes is None else quotes
     blocks = [esc(result.answer or "")]
     blocks += [quote_block(q, expandable=i > 0) for i, q in enumerate(quotes)]
     return blocks
 
 
-def more_blocks(quotes: list[Quote]) -> list[str]:
-    return ["<b>More from the sources:</b>"] + [quote_block(q, expandable=True) for q in quotes]
+def more_blocks(quotes: list[Quote], language: str = "en") -> list[str]:
+    heading = f"<b>{esc(text('more_heading', language))}</b>"
+    return [heading] + [quote_block(q, expandable=True) for q in quotes]
 
 
 def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -176,10 +137,9 @@ def _cut(text: str, limit: int) -> list[str]:
 
 
 def help_text(article_count: int, newest: dt.date | None, language: str = "en") -> str:
-    language = language if language in HELP else "en"
-    examples = "\n".join(f"• {esc(e)}" for e in HELP_EXAMPLES[language])
-    newest_text = NEWEST[language].format(date=newest.isoformat()) if newest else ""
-    return HELP[language].format(count=article_count, newest=newest_text, examples=examples)
+    examples = "\n".join(f"• {esc(e)}" for e in EXAMPLES.get(language, EXAMPLES["en"]))
+    newest_text = text("newest", language, date=newest.isoformat()) if newest else ""
+    return text("help", language, count=article_count, newest=newest_text, examples=examples)
 
 
 def sources_blocks(articles: list[Article]) -> list[str]:
@@ -187,9 +147,7 @@ def sources_blocks(articles: list[Article]) -> list[str]:
     ordered = sorted(articles, key=lambda a: (a.published or dt.date.min, a.id), reverse=True)
     lines = [f"<b>{len(ordered)} article{'s' if len(ordered) != 1 else ''} in my index:</b>"]
     for article in ordered:
-        title = esc(_shorten(" ".join(article.title.split()), TITLE_CHARS))
-        if article.url and article.url.startswith(("http://", "https://")):
-            title = f'<a href="{esc(article.url)}">{title}</a>'
+        title = title_link(article.title, article.url)
         source = f" ({esc(_shorten(article.source, 80))})" if article.source else ""
         lines.append(f"• {format_date(article.published)}: {title}{source}")
     return lines

@@ -1,7 +1,8 @@
-"""Thin Telegram handlers: read the update, call the pure core off the event loop, send HTML.
+"""Thin Telegram handlers for everyone: read the update, call the pure core off the event loop,
+send HTML. Editors' commands are in bot.admin.
 
-Answering lives in index.answering, formatting in bot.formatting; nothing here decides what an
-answer says.
+Answering lives in index.answering, formatting in bot.formatting, fixed texts in bot.texts;
+nothing here decides what an answer says.
 """
 
 from __future__ import annotations
@@ -18,108 +19,46 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import formatting
+from bot.replies import send_blocks, send_html, state_of, user_language
 from bot.state import BotState
+from bot.texts import text as fixed
 from index.answering import answer, validate_question
-from index.errors import QuestionError, TalksError
+from index.errors import QuestionError
 
 log = logging.getLogger(__name__)
 MORE_PREFIX = "more:"
 
 
-def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    return context.application.bot_data["state"]
-
-
-async def send_html(
-    context: ContextTypes.DEFAULT_TYPE,
-    chat_id: int,
-    text: str,
-    *,
-    reply_to: int | None = None,
-    reply_markup: InlineKeyboardMarkup | None = None,
-) -> Message:
-    """Send HTML; if Telegram cannot parse it, send the same words as plain text rather than
-    lose the answer."""
-    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-    try:
-        return await context.bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_parameters=reply,
-            reply_markup=reply_markup,
-            link_preview_options={"is_disabled": True},
-        )
-    except BadRequest as exc:
-        if "entit" not in str(exc).lower():  # can't parse entities, Entities_too_long, …
-            raise
-        log.warning("Telegram could not parse our HTML (%s); sending plain text", exc)
-        return await context.bot.send_message(
-            chat_id,
-            formatting.to_plain(text),
-            reply_parameters=reply,
-            reply_markup=reply_markup,
-            link_preview_options={"is_disabled": True},
-        )
-
-
-async def send_blocks(
-    context: ContextTypes.DEFAULT_TYPE,
-    chat_id: int,
-    blocks: list[str],
-    *,
-    reply_to: int | None = None,
-    reply_markup: InlineKeyboardMarkup | None = None,
-) -> None:
-    """Pack blocks into messages under the limit; the first replies, the last gets the buttons."""
-    messages = formatting.pack(blocks)
-    for i, text in enumerate(messages):
-        await send_html(
-            context,
-            chat_id,
-            text,
-            reply_to=reply_to if i == 0 else None,
-            reply_markup=reply_markup if i == len(messages) - 1 else None,
-        )
-
-
 def _coverage(state: BotState) -> tuple[int, object]:
-    if state.retriever is None:
+    if state.engine is None:
         return 0, None
-    articles = list(state.retriever.data.articles.values())
+    articles = list(state.engine.articles.values())
     dates = [a.published for a in articles if a.published]
     return len(articles), max(dates) if dates else None
 
 
-def _user_language(update: Update) -> str:
-    """uk/ru from the user's Telegram language, else en."""
-    code = (update.effective_user.language_code or "") if update.effective_user else ""
-    return code[:2] if code[:2] in ("uk", "ru") else "en"
-
-
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows, with example questions."""
-    count, newest = _coverage(_state(context))
+    count, newest = _coverage(state_of(context))
     await send_html(
         context,
         update.effective_chat.id,
-        formatting.help_text(count, newest, _user_language(update)),
+        formatting.help_text(count, newest, user_language(update)),
         reply_to=update.effective_message.message_id,
     )
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the articles in the index, newest first."""
-    state = _state(context)
-    articles = list(state.retriever.data.articles.values()) if state.retriever else []
+    state = state_of(context)
+    articles = list(state.engine.articles.values()) if state.engine else []
     await send_blocks(
         context,
         update.effective_chat.id,
@@ -165,7 +104,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    state = _state(context)
+    state = state_of(context)
     message = update.effective_message
     chat_id = update.effective_chat.id
     user = update.effective_user
@@ -174,8 +113,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
         if not allowed:
             if state.limiter.should_warn(user.id):
                 await message.reply_text(
-                    f"You are asking faster than I can answer well: please wait {wait:.0f} s "
-                    "and ask again."
+                    fixed("too_fast", user_language(update), wait=f"{wait:.0f}")
                 )
             return
     try:
@@ -185,8 +123,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
         return
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-    retriever = state.retriever  # one retriever for the whole question, even if it is swapped
-    result = await asyncio.to_thread(answer, text, retriever, state.params)
+    engine = state.engine  # one engine for the whole question, even if it is swapped meanwhile
+    result = await asyncio.to_thread(answer, text, engine, state.params)
     if result.answered:
         state.answered += 1
     else:
@@ -199,7 +137,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
             [
                 [
                     InlineKeyboardButton(
-                        f"More sources ({len(extra)})", callback_data=MORE_PREFIX + key
+                        fixed("more_sources", result.language, count=len(extra)),
+                        callback_data=MORE_PREFIX + key,
                     )
                 ]
             ]
@@ -217,14 +156,15 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """The "More sources" button: send the quotes that did not fit the first reply."""
     query = update.callback_query
     key = (query.data or "")[len(MORE_PREFIX) :]
-    quotes = _state(context).more.pop(key, None)
+    quotes = state_of(context).more.pop(key, None)
     if quotes is None:
-        await query.answer("That answer is too old for more sources: please ask again.")
+        await query.answer(fixed("more_expired", user_language(update)))
         return
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
     reply_to = query.message.message_id if query.message else None
-    await send_blocks(context, chat_id, formatting.more_blocks(quotes), reply_to=reply_to)
+    blocks = formatting.more_blocks(quotes, user_language(update))
+    await send_blocks(context, chat_id, blocks, reply_to=reply_to)
     if query.message:
         with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
@@ -232,7 +172,7 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@bot question in any chat: offer the answer as one result."""
-    state = _state(context)
+    state = state_of(context)
     query = update.inline_query
     text = query.query.strip()
     if not text:
@@ -248,7 +188,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], cache_time=0)
         log.info("inline question refused: %s", exc)
         return
-    result = await asyncio.to_thread(answer, text, state.retriever, state.params)
+    result = await asyncio.to_thread(answer, text, state.engine, state.params)
     result = result.model_copy(update={"quotes": result.quotes[: state.shown_quotes]})
     message = formatting.pack(formatting.answer_blocks(result))[0]
     result_id = hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -272,15 +212,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         target.lower() != context.bot.username.lower()
     ):
         return
-    await message.reply_text(f"I don't know the command {name[:64]}. Send /help to see what I do.")
+    await message.reply_text(fixed("unknown_command", user_language(update), command=name[:64]))
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Photos without captions, stickers, voice notes, files… in a private chat."""
-    await update.effective_message.reply_text(
-        "I can only read questions written as text. Send me your question as a message, "
-        "for example: Who leads Ukraine's delegation?"
-    )
+    await update.effective_message.reply_text(fixed("text_only", user_language(update)))
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -289,152 +226,5 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(
-                update.effective_chat.id,
-                "Sorry, something went wrong while answering. Please try again in a moment.",
+                update.effective_chat.id, fixed("went_wrong", user_language(update))
             )
-
-
-# --- editors: TALKS_ADMIN_IDS ----------------------------------------------------------------
-
-ADMIN_ONLY = "Sorry, only the bot's editors can do that."
-DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
-MAX_DOCUMENT_BYTES = 5_000_000
-
-
-async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    user = update.effective_user
-    if user is not None and user.id in _state(context).admin_ids:
-        return True
-    await update.effective_message.reply_text(ADMIN_ONLY)
-    return False
-
-
-async def _reindex(context: ContextTypes.DEFAULT_TYPE) -> str:
-    """Update the index from the corpus and start serving it; returns a summary for the chat."""
-    from bot.app import reload_index
-    from bot.service import build
-
-    state = _state(context)
-    settings = context.application.bot_data["settings"]
-    async with state.reindexing:
-        report = await asyncio.to_thread(
-            build,
-            settings,
-            state.retriever.encoder,
-            quiet=True,
-            threads=settings.query_threads,
-        )
-        await reload_index(context.application)
-    m = report.manifest
-    if report.up_to_date:
-        return f"The index is already up to date: {m.articles} articles, {m.passages} passages."
-    skipped = f" Skipped (malformed): {'; '.join(report.problems)}." if report.problems else ""
-    return (
-        f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, "
-        f"{len(report.changed)} changed, {len(report.removed)} removed, {report.unchanged} "
-        f"unchanged; {report.embedded_passages} passages embedded. Now serving {m.articles} "
-        f"articles, {m.passages} passages (version {m.version}).{skipped}"
-    )
-
-
-async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reindex (editors): bring the index in line with the corpus folder."""
-    if not await _admin(update, context):
-        return
-    message = update.effective_message
-    try:
-        summary = await _reindex(context)
-    except TalksError as exc:
-        summary = f"Reindexing failed; still serving the previous index. {exc}"
-    await message.reply_text(summary)
-
-
-async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/add URL (editors): fetch a public web page, add it to the corpus, reindex."""
-    if not await _admin(update, context):
-        return
-    message = update.effective_message
-    if not context.args:
-        await message.reply_text(
-            "Usage: /add https://… (a public article page), or send me an .md, .txt or .html file."
-        )
-        return
-    await _add_with(update, context, lambda: _draft_from_url(context.args[0]))
-
-
-def _draft_from_url(url: str):
-    from index.ingest import draft_from_page, fetch
-
-    return draft_from_page(fetch(url))
-
-
-async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An .md/.txt/.html file sent by an editor in a private chat: add it, reindex."""
-    message = update.effective_message
-    document = message.document
-    name = (document.file_name or "").lower()
-    if update.effective_user is None or update.effective_user.id not in _state(context).admin_ids:
-        await not_text(update, context)
-        return
-    if not name.endswith(DOCUMENT_SUFFIXES):
-        await message.reply_text("I can add .md, .txt and .html files as articles.")
-        return
-    if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(f"That file is larger than {MAX_DOCUMENT_BYTES:,} bytes.")
-        return
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
-
-    def draft():
-        import tempfile
-        from pathlib import Path
-
-        from index.ingest import draft_from_file
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(document.file_name or "article.txt").name
-            path.write_bytes(data[: MAX_DOCUMENT_BYTES + 1])
-            return draft_from_file(path)
-
-    await _add_with(update, context, draft)
-
-
-async def _add_with(update: Update, context: ContextTypes.DEFAULT_TYPE, make_draft) -> None:
-    from index.ingest import add_article
-
-    message = update.effective_message
-    settings = context.application.bot_data["settings"]
-    try:
-        draft = await asyncio.to_thread(make_draft)
-        async with _state(context).reindexing:  # one writer at a time: duplicates are caught
-            path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
-    except TalksError as exc:
-        await message.reply_text(f"Not added: {exc}")
-        return
-    try:
-        summary = await _reindex(context)
-    except TalksError as exc:
-        summary = f"Reindexing failed; still serving the previous index. {exc}"
-    await message.reply_text(f"Added {path.name} ({draft.title}). {summary}")
-
-
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats (editors): what is served and how it has been answering."""
-    if not await _admin(update, context):
-        return
-    import datetime as dt
-    import time
-
-    state = _state(context)
-    m = state.retriever.data.manifest
-    created = dt.datetime.fromisoformat(m.created_at)
-    age = dt.datetime.now(dt.UTC) - created
-    hours, rest = divmod(int(age.total_seconds()), 3600)
-    up = int(time.time() - state.started)
-    await update.effective_message.reply_text(
-        f"Articles: {m.articles} ({len(m.skipped)} skipped as malformed)\n"
-        f"Passages: {m.passages}, sentences: {m.sentences}\n"
-        f"Index version: {m.version}, built {hours} h {rest // 60} min ago\n"
-        f"Since start ({up // 3600} h {up % 3600 // 60} min): {state.answered} answered, "
-        f"{state.abstained} not in my sources"
-    )

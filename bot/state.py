@@ -1,4 +1,4 @@
-"""What the running bot keeps between updates: the retriever, recent answers, rate limits, counts.
+"""What the running bot keeps between updates: the engine, recent answers, rate limits, counts.
 
 No `telegram` import: handlers read and update it, tests can inspect it.
 """
@@ -12,8 +12,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from index.answering import AnswerParams
+from index.engine import Engine
 from index.models import Quote
-from index.retriever import Retriever
 
 
 class RateLimiter:
@@ -61,7 +61,7 @@ class BotState:
     shown_quotes: int
     limiter: RateLimiter
     inline_limiter: RateLimiter
-    retriever: Retriever | None = None
+    engine: Engine | None = None  # replaced whole when a new index version is served
     more: OrderedDict[str, list[Quote]] = field(default_factory=OrderedDict)
     answered: int = 0
     abstained: int = 0
@@ -69,8 +69,6 @@ class BotState:
     max_more: int = 1000
     admin_ids: frozenset[int] = frozenset()
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
-    reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
-    failed_version: str | None = None  # a published version that would not load
 
     def remember_more(self, quotes: list[Quote]) -> str:
         """Keep extra quotes for the "More sources" button; returns the key for callback data."""

@@ -1,12 +1,15 @@
 """Article corpus → passages → FAISS index → answers with verified verbatim quotes.
 
-Public API: load_corpus, build_index, Retriever, answer, AnswerParams and the records in models.
-This package never imports `telegram`; the bot depends on it, not the reverse.
+The public API, what bot/ uses. This package never imports `telegram` or `bot`; the bot depends
+on it, not the reverse. Layers, each importing only those before it: text (pure rules) →
+lexicon → store → search → encoders → engine → answering → evaluation and calibration.
 """
 
 from index.answering import AnswerParams, answer, validate_question
 from index.builder import BuildReport, build_index
 from index.corpus import Corpus, load_corpus
+from index.encoders import ModelLoader, Models, load_models
+from index.engine import Engine, open_engine
 from index.errors import (
     ArticleFormatError,
     CorpusError,
@@ -18,7 +21,6 @@ from index.errors import (
     TalksError,
 )
 from index.models import Answer, Article, ChunkingParams, Passage, Quote, Sentence
-from index.retriever import Hit, Retriever
 
 __all__ = [
     "Answer",
@@ -29,19 +31,22 @@ __all__ = [
     "ChunkingParams",
     "Corpus",
     "CorpusError",
-    "Hit",
+    "Engine",
     "IndexBusyError",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "ModelLoader",
+    "Models",
     "Passage",
     "QuestionError",
     "Quote",
-    "Retriever",
     "Sentence",
     "TalksError",
     "answer",
     "build_index",
     "load_corpus",
+    "load_models",
+    "open_engine",
     "validate_question",
 ]

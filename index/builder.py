@@ -1,9 +1,9 @@
 """The whole ingest in one place: corpus → sentences and passages → vectors → published index.
 
 Incremental by content: an unchanged article is not segmented again, and a passage or sentence
-whose text is unchanged keeps its stored vector (and a passage keeps its FAISS id), so only new
-or changed text is embedded. Removed articles simply are not in the new version. `full=True`
-ignores the previous index. One build at a time per index folder (a lock file).
+whose text is unchanged keeps its stored vectors, so only new or changed text is embedded.
+Removed articles simply are not in the new version. `full=True` ignores the previous index.
+One build at a time per index folder (a lock file).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import logging
 import os
 import time
@@ -20,21 +19,21 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-from index.chunking import chunk_corpus, embedding_text
-from index.corpus import load_corpus
-from index.encoder import Encoder, e5_identity, model_identity
+from index.chunking import chunk_corpus
+from index.corpus import Corpus, load_corpus
+from index.encoders import ModelLoader, Models
 from index.errors import (
     CorpusError,
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
-    TalksError,
 )
 from index.models import Article, ChunkingParams
+from index.reuse import VectorReuse, text_hash
+from index.search import Bm25
 from index.store import (
+    SPACES,
     IndexData,
     Manifest,
     check_compatible,
@@ -99,10 +98,6 @@ def _published_key(article: Article) -> tuple:
     return (article.published or dt.date.max, article.id)
 
 
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(embedding_text(text).encode()).hexdigest()
-
-
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Exclusive, non-blocking: a second build of the same index fails at once, clearly. The
@@ -125,11 +120,13 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | None, str]:
+def _previous(
+    index_dir: Path, chunking: ChunkingParams, identities: dict[str, dict[str, object] | None]
+) -> tuple[IndexData | None, str]:
     """The current index if it can be reused, else (None, why not)."""
     try:
         manifest = read_manifest(index_dir)
-        check_compatible(manifest, index_dir=index_dir, model=model_identity(), chunking=chunking)
+        check_compatible(manifest, index_dir=index_dir, models=identities, chunking=chunking)
         return load_index(index_dir), ""
     except IndexNotFoundError:
         return None, ""
@@ -139,61 +136,52 @@ def _previous(index_dir: Path, chunking: ChunkingParams) -> tuple[IndexData | No
         return None, "the previous index was built with another model, chunking or format"
 
 
-def _e5_vectors(
-    encoder: Encoder | Callable[[], Encoder],
-    old: IndexData | None,
-    passage_keys: list[str],
-    sentence_keys: list[str],
-    passage_texts: list[str],
-    sentence_texts: list[str],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multilingual vectors for every passage and sentence, reusing the previous version's."""
-    known: dict[str, np.ndarray] = {}
-    if old is not None and old.passage_vectors_e5 is not None:
-        for row, passage in enumerate(old.passages):
-            known[_text_hash(passage.text)] = old.passage_vectors_e5[row]
-        for row, sentence in enumerate(old.sentences):
-            body = old.articles[sentence.article_id].body
-            known[_text_hash(body[sentence.start : sentence.end])] = old.sentence_vectors_e5[row]
-    out = []
-    model = None
-    for keys, texts in ((passage_keys, passage_texts), (sentence_keys, sentence_texts)):
-        vectors = np.zeros((len(keys), int(e5_identity()["dim"])), dtype=np.float32)
-        missing = [i for i, k in enumerate(keys) if k not in known]
-        if missing:
-            if model is None:
-                model = encoder if hasattr(encoder, "encode") else encoder()
-            vectors[missing] = model.encode([texts[i] for i in missing])
-        for i, key in enumerate(keys):
-            if key in known:
-                vectors[i] = known[key]
-        out.append(vectors)
-    return out[0], out[1]
+def _up_to_date(old: IndexData | None, corpus: Corpus, spaces: list[str]) -> bool:
+    return (
+        old is not None
+        and old.manifest.corpus_fingerprint == corpus.fingerprint
+        and old.manifest.skipped == corpus.problems
+        and old.manifest.spaces() == spaces
+    )
 
 
-def _next_id(index_dir: Path) -> int:
-    """The first passage id never handed out, from whatever manifest is readable."""
-    try:
-        return read_manifest(index_dir).next_passage_id
-    except TalksError:
-        return 0
+def _read_corpus(corpus_dir: Path) -> Corpus:
+    corpus = load_corpus(Path(corpus_dir))
+    if not corpus.articles:
+        raise CorpusError(
+            f"No article in {corpus_dir} could be read:\n  "
+            + "\n  ".join(corpus.problems)
+            + "\nFix the files above (see corpus/README.md) and run `talks index` again."
+        )
+    return corpus
+
+
+class _Progress:
+    """progress(done, total) over every text the build embeds."""
+
+    def __init__(self, total: int, report: Callable[[int, int], None] | None) -> None:
+        self.total, self.done, self.report = total, 0, report
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.report:
+            self.report(self.done, self.total)
 
 
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
-    encoder: Encoder | Callable[[], Encoder],
+    models: Models | ModelLoader,
     *,
     chunking: ChunkingParams | None = None,
     progress: Callable[[int, int], None] | None = None,
     full: bool = False,
-    multilingual: Encoder | Callable[[], Encoder] | None = None,
 ) -> BuildReport:
     """Bring the index in line with the corpus and publish it as a new version.
 
-    `encoder` may be a callable that loads it: it is then only loaded if there is text to embed.
-    `multilingual` (the e5 encoder, or a loader) adds vectors for non-English questions; texts
-    whose e5 vectors the previous version holds are not embedded again.
+    `models`: loaded Models, or a ModelLoader (then models are only loaded if there is text to
+    embed). Vectors are stored for MiniLM, and for multilingual-e5 when the models include it;
+    texts whose vectors the previous version holds are not embedded again.
     progress(done, total) is called after each embedded batch. Raises CorpusError when no article
     can be read (malformed ones are listed in the report and skipped) and IndexBusyError when
     another build holds the lock.
@@ -201,23 +189,14 @@ def build_index(
     started = time.perf_counter()
     chunking = chunking or ChunkingParams()
     index_dir = Path(index_dir)
+    identities = models.identities()
+    spaces = [space for space in SPACES if identities.get(space)]
     with build_lock(index_dir):
         # Read the corpus under the lock, so a build that started later cannot publish an older
         # snapshot of it over a newer one.
-        corpus = load_corpus(Path(corpus_dir))
-        if not corpus.articles:
-            raise CorpusError(
-                f"No article in {corpus_dir} could be read:\n  "
-                + "\n  ".join(corpus.problems)
-                + "\nFix the files above (see corpus/README.md) and run `talks index` again."
-            )
-        old, reason = (None, "") if full else _previous(index_dir, chunking)
-        if (
-            old is not None
-            and old.manifest.corpus_fingerprint == corpus.fingerprint
-            and old.manifest.skipped == corpus.problems
-            and (old.manifest.multilingual is not None) == (multilingual is not None)
-        ):
+        corpus = _read_corpus(corpus_dir)
+        old, reason = (None, "") if full else _previous(index_dir, chunking, identities)
+        if old is not None and _up_to_date(old, corpus, spaces):
             return BuildReport(
                 manifest=old.manifest,
                 problems=corpus.problems,
@@ -232,106 +211,72 @@ def build_index(
         articles = sorted(corpus.articles, key=_published_key)
         chunks = chunk_corpus(articles, chunking, segments=old.segments if old else None)
         by_id = {a.id: a for a in articles}
-
-        # What can be reused from the previous version, by text.
-        old_passage_vectors: dict[str, np.ndarray] = {}
-        old_sentence_vectors: dict[str, np.ndarray] = {}
-        # An article may hold two passages with the same text: keep every id, hand each out once.
-        old_ids: dict[tuple[str, str], list[int]] = {}
-        next_id = _next_id(index_dir)  # ids stay unique across --full and damaged indexes too
-        if old is not None:
-            for row, passage in enumerate(old.passages):
-                key = _text_hash(passage.text)
-                old_passage_vectors[key] = old.passage_vectors[row]
-                old_ids.setdefault((passage.article_id, key), []).append(passage.id)
-            for row, sentence in enumerate(old.sentences):
-                body = old.articles[sentence.article_id].body
-                old_sentence_vectors[_text_hash(body[sentence.start : sentence.end])] = (
-                    old.sentence_vectors[row]
-                )
-
-        passage_keys = [_text_hash(p.text) for p in chunks.passages]
+        passage_texts = [p.text for p in chunks.passages]
         sentence_texts = [by_id[s.article_id].body[s.start : s.end] for s in chunks.sentences]
-        sentence_keys = [_text_hash(t) for t in sentence_texts]
-        new_passages = [i for i, k in enumerate(passage_keys) if k not in old_passage_vectors]
-        new_sentences = [i for i, k in enumerate(sentence_keys) if k not in old_sentence_vectors]
-        total = len(new_passages) + len(new_sentences)
-        done = 0
+        passage_keys = [text_hash(t) for t in passage_texts]
+        sentence_keys = [text_hash(t) for t in sentence_texts]
+        reuse = {
+            space: VectorReuse.of(old, space, int(identities[space]["dim"]))  # type: ignore[index]
+            for space in spaces
+        }
+        new_passages = reuse["minilm"].missing(passage_keys)
+        new_sentences = reuse["minilm"].missing(sentence_keys)
+        step = _Progress(len(new_passages) + len(new_sentences), progress)
+        loaded: list[Models] = []
 
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, total)
+        def model() -> Models:
+            if not loaded:
+                loaded.append(models if isinstance(models, Models) else models())
+            return loaded[0]
 
-        model = encoder if hasattr(encoder, "encode") else (encoder() if total else None)
-        dim = int(model_identity()["dim"])
-        passage_vectors = np.zeros((len(chunks.passages), dim), dtype=np.float32)
-        sentence_vectors = np.zeros((len(chunks.sentences), dim), dtype=np.float32)
-        if new_passages:
-            texts = [embedding_text(chunks.passages[i].text) for i in new_passages]
-            passage_vectors[new_passages] = model.encode(texts, progress=step)
-        if new_sentences:
-            texts = [embedding_text(sentence_texts[i]) for i in new_sentences]
-            sentence_vectors[new_sentences] = model.encode(texts, progress=step)
-        for i, key in enumerate(passage_keys):
-            if key in old_passage_vectors:
-                passage_vectors[i] = old_passage_vectors[key]
-        for i, key in enumerate(sentence_keys):
-            if key in old_sentence_vectors:
-                sentence_vectors[i] = old_sentence_vectors[key]
-
-        e5_vectors = None
-        if multilingual is not None:
-            e5_vectors = _e5_vectors(
-                multilingual,
-                old,
-                passage_keys,
-                sentence_keys,
-                [embedding_text(p.text) for p in chunks.passages],
-                [embedding_text(s) for s in sentence_texts],
+        vectors = {}
+        for space in spaces:
+            encoder = lambda space=space: getattr(model(), space)  # noqa: E731
+            counted = step if space == "minilm" else None
+            vectors[space] = (
+                reuse[space].vectors(passage_keys, passage_texts, encoder, counted),
+                reuse[space].vectors(sentence_keys, sentence_texts, encoder, counted),
             )
-
-        # FAISS ids: an unchanged passage of the same article keeps its id; new ones count up.
-        passages = []
-        for passage, key in zip(chunks.passages, passage_keys, strict=True):
-            reusable = old_ids.get((passage.article_id, key))
-            if reusable:
-                pid = reusable.pop(0)
-            else:
-                pid, next_id = next_id, next_id + 1
-            passages.append(passage.model_copy(update={"id": pid}))
-
         manifest = write_index(
             index_dir,
             articles=articles,
-            passages=passages,
+            passages=chunks.passages,
             sentences=chunks.sentences,
-            passage_vectors=passage_vectors,
-            sentence_vectors=sentence_vectors,
             segments=chunks.segments,
-            e5_vectors=e5_vectors,
+            vectors=vectors,
+            write_bm25=Bm25.build(passage_texts).save,
             manifest_fields={
-                "multilingual": e5_identity() if e5_vectors is not None else None,
                 "talks_version": talks_version(),
-                "model": model_identity(),
+                "models": {name: identities.get(name) for name in (*SPACES, "cross_encoder")},
                 "chunking": chunking,
                 "corpus_fingerprint": corpus.fingerprint,
                 "skipped": corpus.problems,
                 "duplicate_sentences": chunks.duplicate_sentences,
                 "near_duplicate_passages": chunks.near_duplicate_passages,
-                "next_passage_id": next_id,
             },
         )
+    return _report(manifest, corpus, old, articles, started, step.total, len(new_passages), reason)
+
+
+def _report(
+    manifest: Manifest,
+    corpus: Corpus,
+    old: IndexData | None,
+    articles: list[Article],
+    started: float,
+    embedded: int,
+    embedded_passages: int,
+    reason: str,
+) -> BuildReport:
     old_shas = {a.id: a.sha256 for a in old.articles.values()} if old else {}
     new_shas = {a.id: a.sha256 for a in articles}
     return BuildReport(
         manifest=manifest,
         problems=corpus.problems,
         seconds=time.perf_counter() - started,
-        embedded=total,
-        embedded_passages=len(new_passages),
-        reused_passages=len(passages) - len(new_passages),
+        embedded=embedded,
+        embedded_passages=embedded_passages,
+        reused_passages=manifest.passages - embedded_passages,
         added=sorted(set(new_shas) - set(old_shas)),
         changed=sorted(a for a in new_shas if a in old_shas and old_shas[a] != new_shas[a]),
         removed=sorted(set(old_shas) - set(new_shas)),

@@ -18,6 +18,7 @@ from index.errors import ArticleFormatError, CorpusError
 from index.models import Article
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+MAX_ARTICLE_BYTES = 5_000_000  # a file, a download or an upload larger than this is refused
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 # Page furniture that blog and news exports leave at the end of plain-text articles.
 _BOILERPLATE_LINES = {

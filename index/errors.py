@@ -37,3 +37,23 @@ class IndexBusyError(TalksError):
 
 class QuestionError(TalksError):
     """The question is empty or too long."""
+
+
+class RerankerError(TalksError):
+    """The cross-encoder's files are missing or cannot be loaded."""
+
+
+class IngestError(TalksError):
+    """The file or page cannot become an article; nothing was written."""
+
+
+class DuplicateArticleError(IngestError):
+    """The corpus already has this article."""
+
+
+class EvalFileError(TalksError):
+    """A labelled question file cannot be read."""
+
+
+class CalibrationError(TalksError):
+    """calibration.json is missing, damaged, or does not match the models in use."""

@@ -16,15 +16,10 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from index.answering import AnswerParams, answer
-from index.errors import TalksError
-from index.retriever import Retriever
-
-
-class EvalFileError(TalksError):
-    """The question file cannot be read."""
+from index.engine import Engine
+from index.errors import EvalFileError
 
 
 @dataclass
@@ -152,16 +147,14 @@ def _figures(rows: list[Row]) -> Figures:
     return figures
 
 
-def evaluate(
-    questions: list[dict], retriever: Retriever, params: AnswerParams, k: int = 5
-) -> Report:
+def evaluate(questions: list[dict], engine: Engine, params: AnswerParams, k: int = 5) -> Report:
     """Answer every question (after one warm-up) and score the answers."""
-    params = params.model_copy(update={"max_quotes": k, "extra_quotes": 0})
-    answer(questions[0]["q"], retriever, params)  # warm-up
+    params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
+    answer(questions[0]["q"], engine, params)  # warm-up
     rows = []
     for item in questions:
         started = time.perf_counter()
-        result = answer(item["q"], retriever, params)
+        result = answer(item["q"], engine, params)
         ms = (time.perf_counter() - started) * 1000
         expect = [w.lower() for w in item["expect"]]
         quotes = " ".join(q.text for q in result.quotes[:k]).lower()
@@ -210,173 +203,4 @@ def compare_text(reports: dict[str, Report]) -> str:
             for m, r in reports.items()
         )
     )
-    return "\n".join(lines)
-
-
-# --- Calibration: choosing the abstention thresholds on a labelled set ---------------------------
-
-ENGLISH_GRID = {
-    "min_score": [round(0.20 + 0.025 * i, 3) for i in range(15)],  # 0.20 … 0.55
-    "confident_score": [round(0.40 + 0.025 * i, 3) for i in range(17)],  # 0.40 … 0.80
-    "min_coverage": [round(0.1 * i, 1) for i in range(1, 10)],  # 0.1 … 0.9
-}
-RERANK_GRID = {
-    "rerank_min_score": [round(-2.0 + 0.25 * i, 2) for i in range(41)],  # -2 … 8
-}
-MULTILINGUAL_GRID = {"ml_min_score": [round(0.70 + 0.005 * i, 3) for i in range(41)]}  # … 0.90
-# An unanswerable question counts as declined only if it still is with every threshold lowered
-# by this much: a question scoring just under a threshold is one rewording (or one CPU's
-# rounding) away from a wrong answer.
-SAFETY_MARGIN = {
-    "rerank_min_score": 0.25,
-    "min_score": 0.01,
-    "confident_score": 0.01,
-    "min_coverage": 0.05,
-    "ml_min_score": 0.005,
-}
-
-
-@dataclass
-class Calibration:
-    """The thresholds a sweep chose, with what they achieve on the labelled set."""
-
-    values: dict[str, float]
-    hits: int  # answerable questions answered with an expected word in the top-k quotes
-    answerable: int
-    abstained: int  # unanswerable questions declined
-    unanswerable: int
-    plateau: int  # how many grid points score as well (the choice is the middle of them)
-    # Two-fold check: thresholds chosen on every other question, scored on the rest (and the
-    # other way round), so an over-fitted choice shows.
-    held_out_hits: int = 0
-    held_out_abstained: int = 0
-
-    def to_text(self) -> str:
-        values = ", ".join(f"{name} {value:g}" for name, value in self.values.items())
-        return (
-            f"{values}: hit@k {self.hits}/{self.answerable}, declined with margin "
-            f"{self.abstained}/{self.unanswerable} (best of {self.plateau} equal grid points); "
-            f"held out (2-fold): hit@k {self.held_out_hits}/{self.answerable}, abstained "
-            f"{self.held_out_abstained}/{self.unanswerable}"
-        )
-
-
-def _grid(grid: dict[str, list[float]]) -> list[dict[str, float]]:
-    import itertools
-
-    names = list(grid)
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
-
-
-def _choose(
-    cases: list[tuple[dict, object]],
-    grid: dict[str, list[float]],
-    outcome,
-) -> Calibration:
-    """The grid point that declines the most unanswerable questions (by SAFETY_MARGIN) and then
-    answers the most answerable ones correctly; among equal points, the one nearest the middle
-    of them."""
-    scored = []
-    for point in _grid(grid):
-        lowered = {name: value - SAFETY_MARGIN.get(name, 0.0) for name, value in point.items()}
-        hits = abstained = 0
-        for item, ranking in cases:
-            if item["expect"]:
-                hits += outcome(item, ranking, point)[1]
-            else:
-                abstained += not outcome(item, ranking, lowered)[0]
-        scored.append(((abstained, hits), point))
-    best_key = max(key for key, _ in scored)
-    plateau = [point for key, point in scored if key == best_key]
-    spans = {n: (max(v) - min(v)) or 1.0 for n, v in grid.items()}
-    centre = {n: statistics.mean(p[n] for p in plateau) for n in grid}
-    chosen = min(plateau, key=lambda p: sum(((p[n] - centre[n]) / spans[n]) ** 2 for n in grid))
-    return Calibration(
-        values=chosen,
-        hits=best_key[1],
-        answerable=sum(bool(item["expect"]) for item, _ in cases),
-        abstained=best_key[0],
-        unanswerable=sum(not item["expect"] for item, _ in cases),
-        plateau=len(plateau),
-    )
-
-
-def calibrate(
-    questions: list[dict], retriever: Retriever, params: AnswerParams, k: int = 3
-) -> dict[str, Calibration]:
-    """Sweep the abstention thresholds over a labelled set: each question is ranked once and
-    its gate and quotes replayed for every grid point. English questions choose
-    rerank_min_score and min_score (with the cross-encoder) or min_score, confident_score and
-    min_coverage (without); Ukrainian/Russian ones (multilingual-e5) ml_min_score."""
-    from index.answering import compose, gate, rank
-
-    params = params.model_copy(update={"max_quotes": k, "extra_quotes": 0})
-    english, multilingual = [], []
-    for item in questions:
-        ranking = rank(item["q"], retriever, params)
-        (multilingual if ranking.multilingual else english).append((item, ranking))
-    quotes_cache: dict[tuple, str] = {}
-
-    def outcome(item: dict, ranking, point: dict[str, float]) -> tuple[bool, bool]:
-        trial = SimpleNamespace(**{**base, **point})  # cheap: the gate only reads attributes
-        route = gate(ranking, trial)
-        if route is None:
-            return False, False
-        threshold = {
-            "plain": trial.min_score,
-            "define": 0.0,
-            "rerank": trial.rerank_min_score,
-            "multilingual": trial.ml_min_score,
-        }[route]
-        key = (id(ranking), route, threshold)
-        if key not in quotes_cache:
-            result = compose(ranking, retriever, AnswerParams(**{**base, **point}), route)
-            quotes_cache[key] = " ".join(q.text for q in result.quotes[:k]).lower()
-        quotes = quotes_cache[key]
-        return bool(quotes), any(w.lower() in quotes for w in item["expect"])
-
-    def chosen(cases, grid) -> Calibration:
-        result = _choose(cases, grid, outcome)
-        for fold in (0, 1):
-            train = [c for n, c in enumerate(cases) if n % 2 == fold]
-            if not train:
-                continue
-            point = _choose(train, grid, outcome).values
-            for n, (item, ranking) in enumerate(cases):
-                if n % 2 != fold:
-                    answered, hit = outcome(item, ranking, point)
-                    result.held_out_hits += bool(item["expect"]) and hit
-                    result.held_out_abstained += not item["expect"] and not answered
-        return result
-
-    out = {}
-    base = params.model_dump()
-    if english:
-        # First the thresholds without the cross-encoder (also its fallback: an answer it rates
-        # low may still pass them), then its own threshold with those in place.
-        base["rerank_min_score"] = float("inf")
-        out["english"] = chosen(english, ENGLISH_GRID)
-        if params.rerank:
-            base.update(out["english"].values)
-            base["rerank_min_score"] = params.rerank_min_score
-            out["english, cross-encoder"] = chosen(english, RERANK_GRID)
-    if multilingual:
-        out["multilingual"] = chosen(multilingual, MULTILINGUAL_GRID)
-    return out
-
-
-def calibration_text(chosen: dict[str, Calibration], current: AnswerParams) -> str:
-    """The sweep's choice, what the current settings give, and the lines to set it."""
-    lines = []
-    for name, calibration in chosen.items():
-        lines.append(f"{name}: {calibration.to_text()}")
-    lines.append("")
-    lines.append(
-        "current settings: "
-        + ", ".join(f"{n} {getattr(current, n):g}" for c in chosen.values() for n in c.values)
-    )
-    lines.append("to use the sweep's choice:")
-    for calibration in chosen.values():
-        for n, value in calibration.values.items():
-            lines.append(f"  TALKS_{n.upper()}={value:g}")
     return "\n".join(lines)

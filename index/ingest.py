@@ -28,10 +28,17 @@ import yaml
 from pydantic import ValidationError
 
 from index.chunking import sentence_key
-from index.corpus import FrontMatter, extract_html, load_corpus, read_article
-from index.errors import ArticleFormatError, CorpusError, TalksError
+from index.corpus import (
+    ARTICLE_SUFFIXES,
+    MAX_ARTICLE_BYTES,
+    FrontMatter,
+    extract_html,
+    load_corpus,
+    read_article,
+)
+from index.errors import ArticleFormatError, CorpusError, DuplicateArticleError, IngestError
 
-MAX_BYTES = 5_000_000
+MAX_BYTES = MAX_ARTICLE_BYTES
 TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 5
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
@@ -39,14 +46,6 @@ USER_AGENT = "talks/0.1 (+news question answering; fetches one page per request)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
-
-
-class IngestError(TalksError):
-    """The file or page cannot become an article; nothing was written."""
-
-
-class DuplicateArticleError(IngestError):
-    """The corpus already has this article."""
 
 
 @dataclass
@@ -255,7 +254,7 @@ def draft_from_file(path: Path) -> Draft:
     if not path.is_file():
         raise IngestError(f"No file at {path}.")
     suffix = path.suffix.lower()
-    if suffix not in (".md", ".markdown", ".txt", ".html", ".htm"):
+    if suffix not in ARTICLE_SUFFIXES:
         raise IngestError(f"{path.name}: only .md, .txt and .html files can be added.")
     if suffix in (".html", ".htm"):
         try:

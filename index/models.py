@@ -34,7 +34,8 @@ class Sentence(BaseModel):
 
 
 class Passage(BaseModel):
-    """A window of consecutive sentences inside one paragraph; the unit that is retrieved."""
+    """A window of consecutive sentences inside one paragraph; the unit that is retrieved. Its
+    position in the index is its id (the row of its vector in every vector space)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,8 +43,7 @@ class Passage(BaseModel):
     start: int
     end: int
     text: str  # body[start:end], kept for readability and checked on load
-    sentence_ids: list[int]
-    id: int = -1  # FAISS id: kept while the passage is unchanged, never reused once removed
+    sentence_ids: list[int]  # rows of the index's sentences
 
 
 class ChunkingParams(BaseModel):

@@ -3,17 +3,19 @@
     INDEX_DIR/
       CURRENT                      name of the version being served (replaced in one step)
       versions/<version>/
-        manifest.json              model, dimension, chunking, corpus fingerprint, counts, hashes
+        manifest.json              models, chunking, corpus fingerprint, counts, file hashes
         articles.jsonl             one Article per line (the text quotes are checked against)
-        passages.jsonl             one Passage per line (with its FAISS id); line i is row i of
-                                   passages.npy
+        passages.jsonl             one Passage per line; line i is vector i of passages.faiss
         sentences.jsonl            one Sentence per line; line i is row i of sentences.npy
         segments.jsonl             sentence spans of every article (reused when it is unchanged)
-        passages.faiss             faiss IndexIDMap2(IndexFlatIP): passage vectors by passage id
-        passages.npy, sentences.npy  float32 L2-normalized vectors (numpy, no pickle), kept so
-                                   an unchanged passage or sentence is never embedded again
-        passages_e5.npy, sentences_e5.npy  the same texts by the multilingual model (optional:
-                                   present when the manifest names a multilingual model)
+        passages.faiss             faiss IndexFlatIP of the passages' MiniLM vectors (position =
+                                   id: the i-th vector is the i-th passage)
+        sentences.npy              float32 L2-normalized MiniLM vectors of the sentences (numpy,
+                                   no pickle)
+        passages_e5.faiss, sentences_e5.npy  the same texts by multilingual-e5 (present when the
+                                   manifest names an e5 model)
+        bm25/                      the BM25 index of the passages (bm25s's own files: JSON and
+                                   numpy arrays, no pickle)
 
 A version is written under a temporary name, renamed into versions/, and only then named in
 CURRENT, so a crash at any point leaves the previous version served. No pickle anywhere.
@@ -24,9 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,21 +45,22 @@ from index.errors import (
 )
 from index.models import Article, ChunkingParams, Passage, Sentence
 
+log = logging.getLogger(__name__)
 FORMAT = "talks-index"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
-FILES = (
-    "articles.jsonl",
-    "passages.jsonl",
-    "sentences.jsonl",
-    "segments.jsonl",
-    "passages.faiss",
-    "passages.npy",
-    "sentences.npy",
-)
-E5_FILES = ("passages_e5.npy", "sentences_e5.npy")
+RECORDS = ("articles.jsonl", "passages.jsonl", "sentences.jsonl", "segments.jsonl")
+BM25_DIR = "bm25"
 REBUILD = "rebuild it with `talks index`"
+# The vector spaces an index may hold: MiniLM always, multilingual-e5 when its model is named.
+SPACES = ("minilm", "e5")
+
+
+def space_files(space: str) -> tuple[str, str]:
+    """The passage index and sentence vector files of a vector space."""
+    suffix = "" if space == "minilm" else f"_{space}"
+    return f"passages{suffix}.faiss", f"sentences{suffix}.npy"
 
 
 class Manifest(BaseModel):
@@ -68,7 +73,9 @@ class Manifest(BaseModel):
     version: str
     created_at: str
     talks_version: str
-    model: dict[str, object]
+    # Every model's identity: "minilm" and "e5" (null when its vectors are not stored) made the
+    # vectors; "cross_encoder" is the one the building process answers with.
+    models: dict[str, dict[str, object] | None]
     chunking: dict[str, object]
     corpus_fingerprint: str
     articles: int
@@ -77,27 +84,46 @@ class Manifest(BaseModel):
     skipped: list[str]
     duplicate_sentences: int
     near_duplicate_passages: int
-    next_passage_id: int  # ids below this were handed out once and are never reused
-    multilingual: dict[str, object] | None = None  # the e5 model, when its vectors are stored
     files: dict[str, str]  # name -> sha256
 
+    def spaces(self) -> list[str]:
+        """The vector spaces stored in this version."""
+        return [space for space in SPACES if self.models.get(space)]
 
-@dataclass
+
+@dataclass(frozen=True)
+class StoredVectors:
+    """One vector space of a version: passage vectors in a FAISS index (position = passage
+    row) and sentence vectors (row = sentence row)."""
+
+    passage_index: object  # faiss.IndexFlatIP
+    sentence_vectors: np.ndarray
+
+    def passage_vectors(self) -> np.ndarray:
+        """The passage vectors, as stored in the FAISS index."""
+        index = self.passage_index
+        return index.reconstruct_n(0, index.ntotal)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
 class IndexData:
-    """Everything a Retriever needs, loaded and checked."""
+    """One version, loaded and checked: records, vectors and where its BM25 files are."""
 
     path: Path
     manifest: Manifest
     articles: dict[str, Article]
     passages: list[Passage]
     sentences: list[Sentence]
-    passage_index: object  # faiss.Index (IndexIDMap2: ids are Passage.id)
-    passage_vectors: np.ndarray
-    sentence_vectors: np.ndarray
     segments: dict[str, list[list[tuple[int, int]]]]
-    row_of_id: dict[int, int]  # passage id -> position in `passages`
-    passage_vectors_e5: np.ndarray | None = None
-    sentence_vectors_e5: np.ndarray | None = None
+    vectors: dict[str, StoredVectors]  # by space name
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.path / BM25_DIR
+
+    def sentence_text(self, row: int) -> str:
+        sentence = self.sentences[row]
+        return self.articles[sentence.article_id].body[sentence.start : sentence.end]
 
 
 def _sha256(path: Path) -> str:
@@ -126,27 +152,37 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_vectors(
+    folder: Path, space: str, passages: np.ndarray, sentences: np.ndarray
+) -> list[str]:
+    import faiss
+
+    passage_file, sentence_file = space_files(space)
+    vectors = np.ascontiguousarray(passages, dtype=np.float32)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    faiss.write_index(index, str(folder / passage_file))
+    np.save(folder / sentence_file, np.ascontiguousarray(sentences, dtype=np.float32))
+    return [passage_file, sentence_file]
+
+
 def write_index(
     index_dir: Path,
     *,
     articles: list[Article],
     passages: list[Passage],
     sentences: list[Sentence],
-    passage_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
     segments: dict[str, list[list[tuple[int, int]]]],
+    vectors: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    write_bm25: Callable[[Path], None],
     manifest_fields: dict[str, object],
     keep_versions: int = 2,
-    e5_vectors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Manifest:
-    """Write a new version and publish it; returns its manifest."""
-    import faiss
-
-    if len(passages) != len(passage_vectors) or len(sentences) != len(sentence_vectors):
-        raise ValueError("vectors and records differ in count")
-    ids = np.array([p.id for p in passages], dtype=np.int64)
-    if (ids < 0).any() or len(set(ids.tolist())) != len(ids):
-        raise ValueError("every passage needs a unique, non-negative id")
+    """Write a new version and publish it; returns its manifest. `vectors`: (passage vectors,
+    sentence vectors) by space; `write_bm25(folder)` writes the BM25 files into the folder."""
+    for passage_vectors, sentence_vectors in vectors.values():
+        if len(passages) != len(passage_vectors) or len(sentences) != len(sentence_vectors):
+            raise ValueError("vectors and records differ in count")
     index_dir = Path(index_dir)
     versions = index_dir / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
@@ -161,17 +197,12 @@ def write_index(
         with (tmp / "segments.jsonl").open("w", encoding="utf-8") as fh:
             for key, spans in segments.items():
                 fh.write(json.dumps({"key": key, "spans": spans}) + "\n")
-        vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32)
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-        index.add_with_ids(vectors, ids)
-        faiss.write_index(index, str(tmp / "passages.faiss"))
-        np.save(tmp / "passages.npy", vectors)
-        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-        names = list(FILES)
-        if e5_vectors is not None:
-            np.save(tmp / "passages_e5.npy", np.ascontiguousarray(e5_vectors[0], dtype=np.float32))
-            np.save(tmp / "sentences_e5.npy", np.ascontiguousarray(e5_vectors[1], dtype=np.float32))
-            names += list(E5_FILES)
+        names = list(RECORDS)
+        for space, (passage_vectors, sentence_vectors) in vectors.items():
+            names += _write_vectors(tmp, space, passage_vectors, sentence_vectors)
+        (tmp / BM25_DIR).mkdir()
+        write_bm25(tmp / BM25_DIR)
+        names += sorted(f"{BM25_DIR}/{p.name}" for p in (tmp / BM25_DIR).iterdir())
         manifest = Manifest(
             version=version,
             created_at=now.isoformat(timespec="seconds"),
@@ -188,6 +219,7 @@ def write_index(
         for name in (*names, "manifest.json"):
             with (tmp / name).open("rb") as fh:
                 os.fsync(fh.fileno())
+        _fsync_dir(tmp / BM25_DIR)
         _fsync_dir(tmp)
         try:  # the new version must load cleanly before anyone can be served from it
             load_version(tmp, index_dir, manifest)
@@ -201,14 +233,19 @@ def write_index(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _publish(index_dir, version)
+    _prune(versions, keep=keep_versions, current=version)
+    return manifest
+
+
+def _publish(index_dir: Path, version: str) -> None:
+    """Name `version` in CURRENT: the one step that publishes it."""
     pointer = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
     pointer.write_text(version + "\n", encoding="utf-8")
     with pointer.open("rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(pointer, index_dir / CURRENT)  # the one step that publishes the new version
+    os.replace(pointer, index_dir / CURRENT)
     _fsync_dir(index_dir)
-    _prune(versions, keep=keep_versions, current=version)
-    return manifest
 
 
 def _prune(versions: Path, *, keep: int, current: str) -> None:
@@ -283,21 +320,42 @@ def read_version_manifest(path: Path, index_dir: Path) -> Manifest:
         ) from exc
 
 
+def _describe(identity: Mapping[str, object] | None) -> str:
+    if not identity:
+        return "none"
+    return f"{identity.get('name')} ({identity.get('package')} {identity.get('version')})"
+
+
 def check_compatible(
     manifest: Manifest,
     *,
     index_dir: Path,
-    model: dict[str, object],
+    models: Mapping[str, Mapping[str, object] | None],
     chunking: ChunkingParams,
     corpus_fingerprint: str | None = None,
 ) -> None:
-    """Raise IndexMismatchError if the index was built by other code or from another corpus."""
-    if manifest.model != model:
-        raise IndexMismatchError(
-            f"Index at {index_dir} was built with model {manifest.model.get('name')} "
-            f"({manifest.model.get('package')} {manifest.model.get('version')}), this version of "
-            f"talks uses {model.get('name')} ({model.get('package')} {model.get('version')}): "
-            f"{REBUILD}."
+    """Raise IndexMismatchError if the index was built by other code or from another corpus.
+
+    models: the identities of the models this process uses (Models.identities()). The vectors'
+    models must be the same (an e5 the process does not use is ignored; an index without e5
+    vectors serves without them); another cross-encoder only gets a warning, since nothing
+    stored depends on it."""
+    for space in SPACES:
+        built, used = manifest.models.get(space), models.get(space)
+        if built is None or (used is None and space != "minilm"):
+            continue
+        if dict(built) != dict(used or {}):
+            raise IndexMismatchError(
+                f"Index at {index_dir} was built with {space} model {_describe(built)}, this "
+                f"version of talks uses {_describe(used)}: {REBUILD}."
+            )
+    built, used = manifest.models.get("cross_encoder"), models.get("cross_encoder")
+    if built and used and dict(built) != dict(used):
+        log.warning(
+            "the index at %s was built beside cross-encoder %s, this process uses %s",
+            index_dir,
+            _describe(built),
+            _describe(used),
         )
     if manifest.chunking != chunking.model_dump():
         raise IndexMismatchError(
@@ -322,78 +380,84 @@ def load_index(index_dir: Path) -> IndexData:
     return load_version(current_version_dir(index_dir), index_dir)
 
 
-def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) -> IndexData:
-    """Load one version folder (CURRENT is read once, by the caller) and check it."""
-    import faiss
+def _damaged(index_dir: Path, reason: str) -> IndexCorruptError:
+    return IndexCorruptError(f"Index at {index_dir} is damaged ({reason}): {REBUILD}.")
 
-    manifest = manifest or read_version_manifest(path, index_dir)
 
-    def damaged(reason: str) -> IndexCorruptError:
-        return IndexCorruptError(f"Index at {index_dir} is damaged ({reason}): {REBUILD}.")
-
-    names = [*FILES, *(E5_FILES if manifest.multilingual else ())]
-    for name in names:
+def _check_files(path: Path, index_dir: Path, manifest: Manifest) -> None:
+    """Every file the version needs is there and matches its checksum."""
+    needed = [*RECORDS, *(f for space in manifest.spaces() for f in space_files(space))]
+    if not any(name.startswith(f"{BM25_DIR}/") for name in manifest.files):
+        raise _damaged(index_dir, "manifest.json lists no BM25 files")
+    for name in [*needed, *(n for n in manifest.files if n not in needed)]:
         file = path / name
         if not file.is_file():
-            raise damaged(f"{name} is missing")
+            raise _damaged(index_dir, f"{name} is missing")
         if _sha256(file) != manifest.files.get(name):
-            raise damaged(f"{name} does not match its checksum in manifest.json")
+            raise _damaged(index_dir, f"{name} does not match its checksum in manifest.json")
+
+
+def _read_segments(path: Path) -> dict[str, list[list[tuple[int, int]]]]:
+    segments = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            segments[row["key"]] = [[tuple(s) for s in block] for block in row["spans"]]
+    return segments
+
+
+def _read_vectors(path: Path, space: str) -> StoredVectors:
+    import faiss
+
+    passage_file, sentence_file = space_files(space)
+    return StoredVectors(
+        passage_index=faiss.read_index(str(path / passage_file)),
+        sentence_vectors=np.load(path / sentence_file, allow_pickle=False),
+    )
+
+
+def load_version(path: Path, index_dir: Path, manifest: Manifest | None = None) -> IndexData:
+    """Load one version folder (CURRENT is read once, by the caller) and check it."""
+    manifest = manifest or read_version_manifest(path, index_dir)
+    _check_files(path, index_dir, manifest)
     try:
         articles = {a.id: a for a in _read_jsonl(path / "articles.jsonl", Article)}
         passages = _read_jsonl(path / "passages.jsonl", Passage)
         sentences = _read_jsonl(path / "sentences.jsonl", Sentence)
-        passage_index = faiss.read_index(str(path / "passages.faiss"))
-        passage_vectors = np.load(path / "passages.npy", allow_pickle=False)
-        sentence_vectors = np.load(path / "sentences.npy", allow_pickle=False)
-        e5 = None
-        if manifest.multilingual:
-            e5 = (
-                np.load(path / "passages_e5.npy", allow_pickle=False),
-                np.load(path / "sentences_e5.npy", allow_pickle=False),
-            )
-        segments = {}
-        with (path / "segments.jsonl").open(encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                segments[row["key"]] = [[tuple(s) for s in block] for block in row["spans"]]
+        vectors = {space: _read_vectors(path, space) for space in manifest.spaces()}
+        segments = _read_segments(path / "segments.jsonl")
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
-        raise damaged(f"unreadable file: {str(exc).splitlines()[0][:200]}") from exc
-    dim = int(manifest.model.get("dim", 0))
+        raise _damaged(index_dir, f"unreadable file: {str(exc).splitlines()[0][:200]}") from exc
+    data = IndexData(path, manifest, articles, passages, sentences, segments, vectors)
+    _check_consistent(data, index_dir)
+    return data
+
+
+def _check_consistent(data: IndexData, index_dir: Path) -> None:
+    """Counts, dimensions and texts agree with each other and with the manifest."""
+    manifest = data.manifest
     if (
-        len(articles) != manifest.articles
-        or len(passages) != manifest.passages
-        or len(sentences) != manifest.sentences
-        or passage_index.ntotal != len(passages)
-        or passage_index.d != dim
-        or passage_vectors.shape != (len(passages), dim)
-        or sentence_vectors.shape != (len(sentences), dim)
-        or (
-            e5 is not None and (e5[0].shape[0] != len(passages) or e5[1].shape[0] != len(sentences))
-        )
+        len(data.articles) != manifest.articles
+        or len(data.passages) != manifest.passages
+        or len(data.sentences) != manifest.sentences
     ):
-        raise damaged("record and vector counts disagree with manifest.json")
-    row_of_id = {p.id: i for i, p in enumerate(passages)}
-    if len(row_of_id) != len(passages) or any(
-        not 0 <= pid < manifest.next_passage_id for pid in row_of_id
-    ):
-        raise damaged("passage ids are missing, repeated or out of range")
-    for passage in passages:
-        article = articles.get(passage.article_id)
+        raise _damaged(index_dir, "record and vector counts disagree with manifest.json")
+    for space, stored in data.vectors.items():
+        dim = int(manifest.models[space].get("dim", 0))  # type: ignore[union-attr]
+        index = stored.passage_index
+        if (
+            index.ntotal != len(data.passages)  # type: ignore[attr-defined]
+            or index.d != dim  # type: ignore[attr-defined]
+            or stored.sentence_vectors.shape != (len(data.sentences), dim)
+        ):
+            raise _damaged(index_dir, "record and vector counts disagree with manifest.json")
+    for passage in data.passages:
+        article = data.articles.get(passage.article_id)
         if article is None or article.body[passage.start : passage.end] != passage.text:
-            raise damaged("a passage does not match its article text")
-        if any(not 0 <= sid < len(sentences) for sid in passage.sentence_ids):
-            raise damaged("a passage names a sentence that does not exist")
-    return IndexData(
-        path=path,
-        manifest=manifest,
-        articles=articles,
-        passages=passages,
-        sentences=sentences,
-        passage_index=passage_index,
-        passage_vectors=passage_vectors,
-        sentence_vectors=sentence_vectors,
-        segments=segments,
-        row_of_id=row_of_id,
-        passage_vectors_e5=e5[0] if e5 else None,
-        sentence_vectors_e5=e5[1] if e5 else None,
-    )
+            raise _damaged(index_dir, "a passage does not match its article text")
+        if any(not 0 <= sid < len(data.sentences) for sid in passage.sentence_ids):
+            raise _damaged(index_dir, "a passage names a sentence that does not exist")
+    for sentence in data.sentences:
+        article = data.articles.get(sentence.article_id)
+        if article is None or not 0 <= sentence.start < sentence.end <= len(article.body):
+            raise _damaged(index_dir, "a sentence lies outside its article")

@@ -1,4 +1,6 @@
-"""Shared fixtures. The real model and real FAISS are loaded once per session."""
+"""Shared fixtures. The real models and real FAISS are loaded once per session, only by tests
+marked `model` (`pytest -m "not model"` runs the rest, with the fakes in tests/fakes.py, and a
+test that loads a real model without the marker fails)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
 SEED_CORPUS = ROOT / "corpus"
-TEST_CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
-DEV_QUESTIONS = ROOT.parent / "shared" / "dev_questions.jsonl"
+TEST_CORPUS = DATA / "corpus"
+DEV_QUESTIONS = DATA / "dev_questions.jsonl"  # copied from shared/ (the team's dev set)
+SEED_ARTICLE = DATA / "seed-article.txt"  # the seed article as it was supplied
+EVAL_CORPUS = DATA / "eval" / "corpus"
+EVAL_QUESTIONS = DATA / "eval" / "questions.jsonl"
+# Fixtures that hold real models: a test using one is a model test.
+MODEL_FIXTURES = frozenset(
+    {"models", "seed_index", "seed_engine", "mixed_engine", "eval_engine", "bot", "workspace"}
+)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(autouse=True)
@@ -26,71 +43,119 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+@pytest.fixture(autouse=True)
+def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Loading a real model in a test not marked `model` is an error (the fast suite loads none)."""
+    if request.node.get_closest_marker("model"):
+        return
+    import index.encoders as encoders
+
+    def refuse(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError(
+            f"{request.node.nodeid} loads {type(self).__name__}: mark it @pytest.mark.model "
+            "or use tests/fakes.py"
+        )
+
+    for cls in (encoders.MiniLMEncoder, encoders.E5Encoder, encoders.CrossEncoder):
+        monkeypatch.setattr(cls, "__init__", refuse)
+
+
+def dev_questions() -> list[dict]:
+    return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+def copy_corpus(out: Path, *sources: Path) -> Path:
+    """Article files of the given folders copied into out (READMEs left out)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in sources:
+        for src in folder.iterdir():
+            if src.is_file() and src.name.lower() != "readme.md":
+                shutil.copy(src, out / src.name)
+    return out
+
+
+# --- real models (marked `model`) -------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
-def encoder():
-    from index.encoder import MiniLMEncoder
+def models():
+    """MiniLM, e5 and the cross-encoder, loaded once for the session."""
+    from index.encoders import load_models
 
-    return MiniLMEncoder(threads=1)
+    return load_models(threads=1)
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder) -> Path:
-    """The real corpus/ built into a session-wide index."""
+def seed_index(tmp_path_factory: pytest.TempPathFactory, models) -> Path:
+    """The real corpus/ built into a session-wide index (MiniLM and e5 vectors)."""
     from index.builder import build_index
-    from index.encoder import E5Encoder
 
     out = tmp_path_factory.mktemp("seed-index")
-    build_index(SEED_CORPUS, out, encoder, multilingual=lambda: E5Encoder(threads=2))
+    build_index(SEED_CORPUS, out, models)
     return out
 
 
 @pytest.fixture(scope="session")
-def seed_retriever(seed_index: Path, encoder):
-    from index.retriever import Retriever
+def seed_engine(seed_index: Path, models):
+    from index.engine import open_engine
 
-    return Retriever.open(seed_index, encoder)
+    return open_engine(seed_index, models)
 
 
 @pytest.fixture(scope="session")
 def mixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed article plus the labelled test articles (.md, Cyrillic .md, .txt, .html)."""
-    out = tmp_path_factory.mktemp("mixed-corpus")
-    for src in [*SEED_CORPUS.glob("*.md"), *TEST_CORPUS.iterdir()]:
-        if src.name.lower() != "readme.md":
-            shutil.copy(src, out / src.name)
+    return copy_corpus(tmp_path_factory.mktemp("mixed-corpus"), SEED_CORPUS, TEST_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def mixed_engine(tmp_path_factory: pytest.TempPathFactory, mixed_corpus: Path, models):
+    """The mixed corpus with MiniLM vectors only (no e5: Cyrillic questions go through the
+    English model and its safeguards)."""
+    from index.builder import build_index
+    from index.encoders import Models
+    from index.engine import open_engine
+
+    english = Models(minilm=models.minilm, cross_encoder=models.cross_encoder)
+    out = tmp_path_factory.mktemp("mixed-index")
+    build_index(mixed_corpus, out, english)
+    return open_engine(out, english)
+
+
+@pytest.fixture(scope="session")
+def eval_engine(tmp_path_factory: pytest.TempPathFactory, models):
+    """The evaluation corpus (20 articles: the seed, test fixtures, distractors) with e5 vectors."""
+    from index.builder import build_index
+    from index.engine import open_engine
+
+    out = tmp_path_factory.mktemp("eval-index")
+    build_index(EVAL_CORPUS, out, models)
+    return open_engine(out, models)
+
+
+# --- fakes (fast) -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory: pytest.TempPathFactory, mixed_corpus: Path) -> Path:
+    """The mixed corpus built with the fake models (real chunking, store, FAISS and BM25)."""
+    from index.builder import build_index
+
+    from .fakes import fake_models
+
+    out = tmp_path_factory.mktemp("fake-index")
+    build_index(mixed_corpus, out, fake_models())
     return out
 
 
-@pytest.fixture(scope="session")
-def mixed_retriever(tmp_path_factory: pytest.TempPathFactory, mixed_corpus: Path, encoder):
-    from index.builder import build_index
-    from index.retriever import Retriever
+@pytest.fixture
+def fake_engine(fake_index: Path):
+    """An engine over fake_index with fresh fakes (a test may script the cross-encoder)."""
+    from index.engine import open_engine
 
-    out = tmp_path_factory.mktemp("mixed-index")
-    build_index(mixed_corpus, out, encoder)
-    return Retriever.open(out, encoder)
+    from .fakes import fake_models
 
-
-EVAL_CORPUS = Path(__file__).resolve().parent / "data" / "eval" / "corpus"
-EVAL_QUESTIONS = Path(__file__).resolve().parent / "data" / "eval" / "questions.jsonl"
-
-
-@pytest.fixture(scope="session")
-def eval_retriever(tmp_path_factory: pytest.TempPathFactory, encoder):
-    """The evaluation corpus (20 articles: the seed, test fixtures, distractors) with e5 vectors."""
-    from index.builder import build_index
-    from index.encoder import E5Encoder
-    from index.retriever import Retriever
-
-    out = tmp_path_factory.mktemp("eval-index")
-    build_index(EVAL_CORPUS, out, encoder, multilingual=lambda: E5Encoder(threads=2))
-    return Retriever.open(out, encoder)
-
-
-def dev_questions() -> list[dict]:
-    if not DEV_QUESTIONS.is_file():
-        pytest.fail(f"{DEV_QUESTIONS} is missing: the shared/ folder must sit beside the repo")
-    return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+    return open_engine(fake_index, fake_models())
 
 
 # --- Telegram: the real python-telegram-bot against the stand-in Bot API on 127.0.0.1 ----------
@@ -143,11 +208,11 @@ async def stop_polling(app) -> None:
 
 
 @pytest.fixture
-async def bot(tg, seed_retriever, seed_index):
+async def bot(tg, seed_engine, seed_index):
     """The real application, long-polling the stand-in over HTTP, answering from corpus/."""
     from bot.app import build_application
 
-    app = build_application(bot_settings(tg, seed_index), retriever=seed_retriever)
+    app = build_application(bot_settings(tg, seed_index), engine=seed_engine)
     await start_polling(app)
     await tg.wait_until_polling()
     yield app

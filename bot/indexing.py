@@ -1,0 +1,101 @@
+"""The index as the CLI and the bot use it: built with a progress bar and a summary line, and
+opened for answering with the process's models (built first when there is none)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from index.builder import BuildReport, build_index
+from index.corpus import fingerprint
+from index.encoders import ModelLoader, Models, set_threads
+from index.engine import Engine, open_engine
+from index.errors import IndexNotFoundError, TalksError
+from index.store import read_manifest
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def model_loader(settings: Settings, threads: int | None = None) -> ModelLoader:
+    """The models these settings answer with, loaded when first needed."""
+    return ModelLoader(
+        threads=threads or settings.query_threads,
+        multilingual=settings.retrieval.multilingual,
+        rerank=settings.scoring.rerank,
+    )
+
+
+def build(
+    settings: Settings,
+    models: Models | ModelLoader,
+    *,
+    full: bool = False,
+    quiet: bool = False,
+    threads: int | None = None,
+) -> BuildReport:
+    """Update (or with full=True rebuild) the index, with a progress bar on a terminal and a
+    one-line summary on stderr. A ModelLoader loads only if there is text to embed."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=0, unit="text", desc="Embedding", file=sys.stderr, disable=quiet or None, leave=False
+    )
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    set_threads(threads or settings.index_threads)
+    try:
+        report = build_index(
+            settings.corpus_dir, settings.index_dir, models, progress=progress, full=full
+        )
+    finally:
+        bar.close()
+        set_threads(settings.query_threads)
+    if not quiet:
+        for problem in report.problems:
+            print(f"talks: skipped {problem}", file=sys.stderr)
+        print(report.summary(settings.index_dir), file=sys.stderr)
+    return report
+
+
+def open_for_answering(settings: Settings, *, refresh: bool = False) -> Engine:
+    """The engine for settings.index_dir, building the index first if there is none.
+
+    refresh=False (`talks ask`): a damaged, mismatched or stale index raises a TalksError whose
+    message says how to fix it. refresh=True (`talks serve`): the index is brought in line with
+    the corpus first (incrementally; a damaged or mismatched one is rebuilt), so a restarted bot
+    serves what the corpus holds."""
+    corpus_check = True
+    if refresh:
+        models = model_loader(settings)()
+        try:
+            build(settings, models)
+        except TalksError as exc:
+            # Serve what is published rather than not at all (a build running elsewhere, a
+            # corpus that cannot be read…); with no usable index this raises below.
+            log.warning("could not update the index at start-up (%s); serving the current one", exc)
+            corpus_check = False
+    else:
+        try:
+            read_manifest(settings.index_dir)
+            models = model_loader(settings)()
+        except IndexNotFoundError:
+            print(
+                f"talks: no index at {settings.index_dir} yet: building it from "
+                f"{settings.corpus_dir} (first run)",
+                file=sys.stderr,
+            )
+            models = model_loader(settings, settings.index_threads)()
+            build(settings, models)
+    corpus_print = None
+    if corpus_check and settings.corpus_dir.is_dir():
+        corpus_print = fingerprint(settings.corpus_dir)
+    set_threads(settings.query_threads)
+    return open_engine(settings.index_dir, models, corpus_fingerprint=corpus_print)

@@ -1,0 +1,50 @@
+"""answer(): the stages in order, each a function of the one before.
+
+analyze → gather → combine → keep_statements → require_names → read_windows → defining →
+per_passage → trace → gate → compose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.engine import Engine
+from index.models import Answer
+
+from . import rerank, scoring
+from .candidates import Candidates, gather
+from .compose import compose
+from .gate import Trace, gate, trace
+from .params import AnswerParams
+from .query import Query, analyze
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A question taken up to the gate: its analysis, its candidates and what the gate sees."""
+
+    query: Query
+    candidates: Candidates
+    trace: Trace
+
+
+def rank(question: str, engine: Engine, params: AnswerParams) -> Ranked:
+    """Every stage before the gate. Raises QuestionError on bad input."""
+    query = analyze(question, engine, params)
+    cands = gather(engine, query, params)
+    cands = scoring.combine(cands, query, params)
+    cands = scoring.keep_statements(cands)
+    cands = scoring.require_names(cands, query, engine)
+    cands = rerank.read_windows(cands, query, engine, params)
+    cands = scoring.defining(cands, query)
+    cands = scoring.per_passage(cands, engine)
+    return Ranked(query, cands, trace(cands, query, engine))
+
+
+def answer(question: str, engine: Engine, params: AnswerParams | None = None) -> Answer:
+    """Answer from the index, or say the sources do not cover it. Raises QuestionError on bad
+    input."""
+    params = params or AnswerParams()
+    ranked = rank(question, engine, params)
+    route = gate(ranked.trace, params.gate)
+    return compose(ranked.candidates, ranked.query, engine, params, route)

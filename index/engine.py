@@ -1,0 +1,129 @@
+"""An opened index version with the models it is answered with: everything a question needs,
+built eagerly when the version is opened and never changed afterwards (safe to share between
+threads). A newly published version is opened explicitly with reopen(), reusing the models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.encoders import Models
+from index.lexicon import ArticleWords, Lexicon, Mentions
+from index.models import Article, ChunkingParams, Passage, Sentence
+from index.search import Bm25, VectorSpace
+from index.store import (
+    IndexData,
+    Manifest,
+    check_compatible,
+    current_version_dir,
+    load_version,
+    read_version_manifest,
+)
+from index.text.language import is_latin
+from index.text.spelling import Corrector, english_dictionary
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One index version, opened: its records, vector spaces, BM25, lexicon and models."""
+
+    index_dir: Path
+    data: IndexData
+    models: Models
+    english: VectorSpace
+    multilingual: VectorSpace | None  # e5, when the index holds its vectors and e5 is loaded
+    bm25: Bm25
+    lexicon: Lexicon
+    mentions: Mentions
+    corrector: Corrector
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.data.manifest
+
+    @property
+    def version(self) -> str:
+        return self.data.manifest.version
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.data.articles
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.data.passages
+
+    @property
+    def sentences(self) -> list[Sentence]:
+        return self.data.sentences
+
+    def sentence_text(self, row: int) -> str:
+        return self.data.sentence_text(row)
+
+    def reopen(self, path: Path | None = None) -> Engine | None:
+        """Another version opened with the same models: the one in folder `path`, or the one
+        now published; None if it is this one. Raises a TalksError if it cannot be loaded."""
+        path = path or current_version_dir(self.index_dir)
+        if path.name == self.version:
+            return None
+        return _open(self.index_dir, path, self.models)
+
+
+def open_engine(
+    index_dir: Path,
+    models: Models,
+    *,
+    corpus_fingerprint: str | None = None,
+    chunking: ChunkingParams | None = None,
+) -> Engine:
+    """Open the published version of index_dir after checking it matches this code and these
+    models (and the corpus, if its fingerprint is given)."""
+    index_dir = Path(index_dir)
+    path = current_version_dir(index_dir)  # read CURRENT once: a publish may follow
+    return _open(index_dir, path, models, corpus_fingerprint, chunking)
+
+
+def _open(
+    index_dir: Path,
+    path: Path,
+    models: Models,
+    corpus_fingerprint: str | None = None,
+    chunking: ChunkingParams | None = None,
+) -> Engine:
+    manifest = read_version_manifest(path, index_dir)
+    check_compatible(
+        manifest,
+        index_dir=index_dir,
+        models=models.identities(),
+        chunking=chunking or ChunkingParams(),
+        corpus_fingerprint=corpus_fingerprint,
+    )
+    data = load_version(path, index_dir, manifest)
+    lexicon = Lexicon(data.sentence_text(row) for row in range(len(data.sentences)))
+    return Engine(
+        index_dir=index_dir,
+        data=data,
+        models=models,
+        english=VectorSpace(data.vectors["minilm"]),
+        multilingual=_multilingual_space(data, models),
+        bm25=Bm25.load(data.bm25_dir, len(data.passages)),
+        lexicon=lexicon,
+        mentions=Mentions(
+            {a.id: ArticleWords.of(a.title, a.body, a.published) for a in data.articles.values()}
+        ),
+        corrector=Corrector(lexicon.words, lexicon.names, english_dictionary()),
+    )
+
+
+def _multilingual_space(data: IndexData, models: Models) -> VectorSpace | None:
+    """The e5 space, knowing which texts are not in Latin script (e5's same-script bonus is
+    taken back from them for Cyrillic questions)."""
+    if models.e5 is None or "e5" not in data.vectors:
+        return None
+    passages = np.array([not is_latin(p.text) for p in data.passages], dtype=bool)
+    sentences = np.array(
+        [not is_latin(data.sentence_text(row)) for row in range(len(data.sentences))], dtype=bool
+    )
+    return VectorSpace(data.vectors["e5"], non_latin=(passages, sentences))

@@ -1,0 +1,98 @@
+"""Fakes of the three models, for fast tests of the answering core without loading any model.
+
+FakeEncoder: a hashed bag of stemmed content words (two texts sharing words are close, others
+are not), deterministic across processes. FakeCrossEncoder: scripted logits (a substring of the
+text → a logit), else the share of the question's content words the text holds, on a logit-like
+scale. Models built from them go through the real builder, store, FAISS, BM25 and pipeline.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from index.encoders import Models, encode_in_batches
+from index.text.tokens import content_terms
+
+DIM = 128
+
+
+def bag_of_words(text: str, dim: int = DIM, salt: str = "") -> np.ndarray:
+    """An L2-normalized vector: one hashed, signed bucket per content term, plus a small constant
+    component so that no text maps to zero."""
+    vector = np.zeros(dim, dtype=np.float32)
+    vector[0] = 0.2
+    for term in content_terms(text):
+        h = zlib.crc32((salt + term).encode())
+        vector[1 + h % (dim - 1)] += 1.0 if (h >> 16) & 1 else -1.0
+    return vector / np.linalg.norm(vector)
+
+
+class FakeEncoder:
+    """Stands in for MiniLM (or, with another name, e5): vectors from bag_of_words."""
+
+    dim = DIM
+
+    def __init__(self, name: str = "fake-minilm", salt: str = "") -> None:
+        self.name = name
+        self.salt = salt
+        self.encoded: list[str] = []  # every text, for tests that count model calls
+        self._lock = threading.Lock()
+
+    def identity(self) -> dict[str, object]:
+        return {"name": self.name, "package": "tests.fakes", "version": "1", "dim": self.dim}
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        def one_batch(batch: list[str]) -> np.ndarray:
+            with self._lock:
+                self.encoded.extend(batch)
+            return np.stack([bag_of_words(t, self.dim, self.salt) for t in batch])
+
+        return encode_in_batches(texts, one_batch, self.dim, batch_size, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return bag_of_words(text, self.dim, self.salt)
+
+
+class FakeCrossEncoder:
+    """Scripted logits: the first `script` substring found in a text gives its logit; otherwise
+    -4 + 10 × the share of the question's content terms in the text."""
+
+    def __init__(self, script: Mapping[str, float] | None = None) -> None:
+        self.script = dict(script or {})
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def identity(self) -> dict[str, object]:
+        return {"name": "fake-cross-encoder", "package": "tests.fakes", "version": "1"}
+
+    def score(self, question: str, texts: list[str]) -> np.ndarray:
+        self.calls.append((question, tuple(texts)))
+        asked = content_terms(question)
+        out = np.zeros(len(texts), dtype=np.float32)
+        for n, text in enumerate(texts):
+            scripted = [logit for part, logit in self.script.items() if part in text]
+            if scripted:
+                out[n] = scripted[0]
+            else:
+                share = len(asked & content_terms(text)) / max(1, len(asked))
+                out[n] = -4.0 + 10.0 * share
+        return out
+
+
+def fake_models(
+    *, multilingual: bool = True, rerank: bool = True, script: Mapping[str, float] | None = None
+) -> Models:
+    return Models(
+        minilm=FakeEncoder(),
+        e5=FakeEncoder("fake-e5", salt="e5:") if multilingual else None,
+        cross_encoder=FakeCrossEncoder(script) if rerank else None,
+    )
