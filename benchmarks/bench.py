@@ -74,9 +74,10 @@ def main() -> None:
     encoder = MiniLMEncoder(threads=2)
     figures["model_load_s (torch import + model)"] = round(time.perf_counter() - started, 2)
 
+    from index.retriever import Retriever
+
     from index.answering import answer
     from index.builder import build_index
-    from index.retriever import Retriever
 
     work = Path(tempfile.mkdtemp(prefix="talks-bench-"))
     try:
@@ -97,8 +98,9 @@ def main() -> None:
         # Query latency over the dev questions on the real corpus, everything on (hybrid
         # retrieval, cross-encoder for English, multilingual-e5 for Ukrainian/Russian), then
         # without the cross-encoder.
-        from index.answering import AnswerParams
         from index.encoder import E5Encoder
+
+        from index.answering import AnswerParams
 
         index_dir = work / "seed-index"
         build_index(ROOT / "corpus", index_dir, encoder, multilingual=lambda: E5Encoder(threads=2))

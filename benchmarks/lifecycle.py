@@ -28,8 +28,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     args = parser.parse_args()
 
-    from index.builder import build_index
     from index.encoder import MiniLMEncoder, set_threads
+
+    from index.builder import build_index
 
     encoder = MiniLMEncoder(threads=2)
     set_threads(2)

@@ -43,11 +43,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(users: int, total: int) -> dict[str, object]:
+    from index.encoder import MiniLMEncoder
+    from index.retriever import Retriever
+
     from bot.app import build_application
     from bot.settings import Settings
     from index.builder import build_index
-    from index.encoder import MiniLMEncoder
-    from index.retriever import Retriever
     from tests.fake_telegram import FakeTelegram, FloodPolicy
 
     encoder = MiniLMEncoder(threads=1)

@@ -133,6 +133,21 @@ def eval_engine(tmp_path_factory: pytest.TempPathFactory, models):
     return open_engine(out, models)
 
 
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A corpus (seed + test articles + one malformed file) and a built index, shared by the
+    read-only CLI tests of every module."""
+    root = tmp_path_factory.mktemp("cli")
+    corpus = copy_corpus(root / "corpus", SEED_CORPUS, TEST_CORPUS)
+    (corpus / "broken.md").write_text("---\ntitle: Missing the rest\n---\n\nSome words here.\n")
+    index = root / "index"
+    from .helpers import at, run
+
+    result = run("index", *at(corpus, index))
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "corpus": corpus, "index": index, "build_stderr": result.stderr}
+
+
 # --- fakes (fast) -------------------------------------------------------------------------------
 
 

@@ -78,9 +78,7 @@ def test_off_topic_questions_are_not_answered(question: str, seed_engine) -> Non
         ("What role does the media play?", "media"),
     ],
 )
-def test_paraphrases_and_typos_find_the_sentence(
-    question: str, expected: str, seed_engine
-) -> None:
+def test_paraphrases_and_typos_find_the_sentence(question: str, expected: str, seed_engine) -> None:
     result = answer(question, seed_engine)
     assert result.answered
     assert any(expected in q.text for q in result.quotes), result.quotes
@@ -143,7 +141,9 @@ def test_quotes_from_cyrillic_and_html_articles_are_verbatim(mixed_engine) -> No
 
 
 def test_quotes_are_distinct_and_capped(seed_engine) -> None:
-    result = answer("Which sanctions are mentioned?", seed_engine, AnswerParams(quotes={"max_quotes": 2}))
+    result = answer(
+        "Which sanctions are mentioned?", seed_engine, AnswerParams(quotes={"max_quotes": 2})
+    )
     assert len(result.quotes) <= 2
     spans = [(q.article_id, q.start, q.end) for q in result.quotes]
     for i, (a, s, e) in enumerate(spans):
@@ -166,9 +166,7 @@ def test_question_with_markup_characters_is_handled(seed_engine) -> None:
 
 
 @pytest.mark.parametrize("q", MULTILINGUAL, ids=[q["id"] for q in MULTILINGUAL])
-def test_ukrainian_and_russian_dev_questions_quote_the_english_answer(
-    q: dict, seed_engine
-) -> None:
+def test_ukrainian_and_russian_dev_questions_quote_the_english_answer(q: dict, seed_engine) -> None:
     result = answer(q["q"], seed_engine)
     assert result.answered and result.language == q["kind"].removeprefix("multilingual-")
     quotes = " ".join(x.text for x in result.quotes)
@@ -193,5 +191,7 @@ def test_unanswerable_ukrainian_and_russian_questions_are_declined(
 
 
 def test_multilingual_can_be_switched_off(seed_engine) -> None:
-    result = answer("Хто очолює делегацію Росії?", seed_engine, AnswerParams(retrieval={"multilingual": False}))
+    result = answer(
+        "Хто очолює делегацію Росії?", seed_engine, AnswerParams(retrieval={"multilingual": False})
+    )
     assert not result.answered  # the English model alone does not answer it (honestly)

@@ -11,47 +11,13 @@ import pytest
 from bot.app import build_application
 
 from .conftest import BOT_USERNAME, bot_settings, dev_questions, start_polling, stop_polling
+from .helpers import assert_silent, entity_text, is_reply_to, quotes_in, reply_to
 
 pytestmark = pytest.mark.model
 ANSWERABLE = [
     q for q in dev_questions() if q["expect"] and not q["kind"].startswith("multilingual")
 ]
 UNANSWERABLE = [q for q in dev_questions() if not q["expect"]]
-
-
-def entity_text(message: dict, entity: dict) -> str:
-    raw = message["text"].encode("utf-16-le")
-    return raw[entity["offset"] * 2 : (entity["offset"] + entity["length"]) * 2].decode("utf-16-le")
-
-
-def quotes_in(message: dict) -> list[str]:
-    return [
-        entity_text(message, e)
-        for e in message.get("entities", [])
-        if e["type"] in ("blockquote", "expandable_blockquote")
-    ]
-
-
-def is_reply_to(call, message: dict) -> bool:
-    reply = call.params.get("reply_parameters") or {}
-    return (
-        call.method == "sendMessage"
-        and call.params.get("chat_id") == message["chat"]["id"]
-        and reply.get("message_id") == message["message_id"]
-    )
-
-
-async def reply_to(tg, message: dict, *, ok: bool = True, timeout: float = 20):
-    call = await tg.wait_for_call(
-        "sendMessage", lambda c: is_reply_to(c, message) and c.ok == ok, timeout=timeout
-    )
-    return call
-
-
-async def assert_silent(tg, chat_id: int, seconds: float = 1.5) -> None:
-    await asyncio.sleep(seconds)
-    sent = [c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
-    assert sent == [], sent
 
 
 async def still_serving(tg) -> None:
@@ -327,9 +293,9 @@ async def test_network_errors_while_polling_are_survived(tg, bot) -> None:
     assert "Istanbul" in call.result["text"]
 
 
-async def test_inbound_rate_limit_per_user(tg, seed_retriever, seed_index) -> None:
+async def test_inbound_rate_limit_per_user(tg, seed_engine, seed_index) -> None:
     app = build_application(
-        bot_settings(tg, seed_index, rate_limit_questions=2), retriever=seed_retriever
+        bot_settings(tg, seed_index, rate_limit_questions=2), engine=seed_engine
     )
     await start_polling(app)
     try:
@@ -350,22 +316,23 @@ async def test_inbound_rate_limit_per_user(tg, seed_retriever, seed_index) -> No
 
 async def test_a_failing_handler_tells_the_user_and_the_bot_keeps_serving(tg, bot) -> None:
     state = bot.bot_data["state"]
-    good = state.retriever
+    good = state.engine
 
     class Broken:
-        data = good.data
+        articles = good.articles
+        manifest = good.manifest
 
         def __getattr__(self, name: str) -> object:
             raise RuntimeError("simulated failure inside retrieval")
 
-    state.retriever = Broken()
+    state.engine = Broken()
     msg = tg.push_text("Where did the delegations meet?")
     call = await tg.wait_for_call(
         "sendMessage", lambda c: "something went wrong" in c.params.get("text", ""), timeout=20
     )
     assert call.ok and call.params["chat_id"] == msg["chat"]["id"]
     assert "simulated" not in call.params["text"]
-    state.retriever = good
+    state.engine = good
     await still_serving(tg)
 
 
@@ -388,9 +355,9 @@ async def test_slow_question_does_not_block_others(tg, bot, monkeypatch) -> None
 
 
 async def test_webhook_mode_with_secret_token(
-    tg, seed_retriever, seed_index, unused_tcp_port: int
+    tg, seed_engine, seed_index, unused_tcp_port: int
 ) -> None:
-    app = build_application(bot_settings(tg, seed_index), retriever=seed_retriever)
+    app = build_application(bot_settings(tg, seed_index), engine=seed_engine)
     await app.initialize()
     await app.post_init(app)
     await app.start()
@@ -415,15 +382,15 @@ async def test_webhook_mode_with_secret_token(
 
 async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) -> None:
     state = bot.bot_data["state"]
-    state.params = state.params.model_copy(
-        update={
+    state.params = state.params.with_changes(
+        quotes={
             "max_quotes": 10,
             "quote_margin": 1.0,
-            "top_k": 30,
             "max_quote_chars": 900,
-            "rerank_depth": 30,  # the cross-encoder reads them all and lets all through
             "rerank_margin": 100.0,
-        }
+        },
+        retrieval={"top_k": 30},
+        scoring={"rerank_depth": 30},  # the cross-encoder reads them all and lets all through
     )
     state.shown_quotes = 10
     msg = tg.push_text("What psychological factors stand in the way of peace?")
@@ -436,7 +403,7 @@ async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) ->
     assert parts[0] is first
     quotes = [q for c in parts for q in quotes_in(c.result)]
     assert len(quotes) >= 8
-    body = next(iter(state.retriever.data.articles.values())).body
+    body = next(iter(state.engine.articles.values())).body
     for q in quotes:
         assert q in body  # every quote arrived whole and verbatim
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, reload_index
+from bot.app import build_application
 from index.builder import build_index
-from index.retriever import Retriever
+from index.engine import open_engine
 from index.store import read_manifest
 
 from .conftest import SEED_CORPUS, TEST_CORPUS, bot_settings, start_polling, stop_polling
-from .test_bot import reply_to
+from .helpers import reply_to
 
 pytestmark = pytest.mark.model
 PRISONERS = "2025-05-16-prisoner-exchange.md"
@@ -27,16 +27,16 @@ QUESTION = "How many prisoners of war will be exchanged?"
 
 
 @pytest.fixture
-async def editable(tg, encoder, tmp_path: Path):
+async def editable(tg, models, tmp_path: Path):
     """A bot over its own corpus and index, with one editor, looking for new versions often."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(SEED_CORPUS, corpus)
-    build_index(corpus, index, encoder)
+    build_index(corpus, index, models)
     editor = tg.make_user("Editor")
     settings = bot_settings(
         tg, index, corpus_dir=corpus, admin_ids=str(editor["id"]), reload_seconds=0.3
     )
-    app = build_application(settings, retriever=Retriever.open(index, encoder))
+    app = build_application(settings, engine=open_engine(index, models))
     await start_polling(app)
     yield {"app": app, "corpus": corpus, "index": index, "editor": editor}
     await stop_polling(app)
@@ -45,7 +45,7 @@ async def editable(tg, encoder, tmp_path: Path):
 async def wait_for_version(app, version: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     state = app.bot_data["state"]
-    while state.retriever.data.manifest.version != version:
+    while state.engine.version != version:
         assert time.monotonic() < deadline, "the bot did not switch to the new index"
         await asyncio.sleep(0.1)
 
@@ -71,7 +71,7 @@ async def test_article_indexed_by_talks_index_is_answered_without_restart(tg, ed
     assert "1,000 prisoners" in after.result["text"]
     # and removing it takes it out of the answers again
     (corpus / PRISONERS).unlink()
-    await asyncio.to_thread(build_index, corpus, index, app.bot_data["state"].retriever.encoder)
+    await asyncio.to_thread(build_index, corpus, index, app.bot_data["state"].engine.models)
     await wait_for_version(app, read_manifest(index).version)
     gone = await reply_to(tg, tg.push_text(QUESTION))
     assert "1,000 prisoners" not in gone.result["text"]
@@ -142,22 +142,22 @@ async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkey
     app = editable["app"]
     used = []
 
-    def slow_answer(question: str, retriever, params):
-        used.append(retriever.data.manifest.version)
+    def slow_answer(question: str, engine, params):
+        used.append(engine.version)
         if "slow" in question:
             time.sleep(2)
-        return real_answer(question, retriever, params)
+        return real_answer(question, engine, params)
 
     monkeypatch.setattr(handlers, "answer", slow_answer)
-    old = app.bot_data["state"].retriever.data.manifest.version
+    old = app.bot_data["state"].engine.version
     slow = tg.push_text("slow: who leads Ukraine's delegation")
     while not used:
         await asyncio.sleep(0.05)
     shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
-    encoder = app.bot_data["state"].retriever.encoder
-    await asyncio.to_thread(build_index, editable["corpus"], editable["index"], encoder)
-    await reload_index(app)
-    new = app.bot_data["state"].retriever.data.manifest.version
+    models = app.bot_data["state"].engine.models
+    await asyncio.to_thread(build_index, editable["corpus"], editable["index"], models)
+    assert await app.bot_data["watcher"].reload() in (True, False)  # (or the watcher's round did)
+    new = app.bot_data["state"].engine.version
     assert new != old
     call = await reply_to(tg, slow)
     assert "Umerov" in call.result["text"]  # the in-flight question was answered, on `old`
@@ -168,14 +168,15 @@ async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkey
 
 async def test_a_damaged_new_version_is_not_switched_to(tg, editable) -> None:
     app, index = editable["app"], editable["index"]
-    old = app.bot_data["state"].retriever.data.manifest.version
+    old = app.bot_data["state"].engine.version
     shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
-    encoder = app.bot_data["state"].retriever.encoder
-    await asyncio.to_thread(build_index, editable["corpus"], index, encoder)
+    models = app.bot_data["state"].engine.models
+    await asyncio.to_thread(build_index, editable["corpus"], index, models)
     new = read_manifest(index).version
     (index / "versions" / new / "passages.faiss").write_bytes(b"broken")
     await asyncio.sleep(1.0)  # several watcher rounds
-    assert app.bot_data["state"].retriever.data.manifest.version == old
+    assert app.bot_data["state"].engine.version == old
+    assert app.bot_data["watcher"].failed_version == new  # not retried every round
     call = await reply_to(tg, tg.push_text("who leads Ukraine's delegation"))
     assert "Umerov" in call.result["text"]
     assert not [c for c in tg.calls if c.method == "sendMessage" and not c.ok]
@@ -188,19 +189,20 @@ async def test_editor_file_with_a_caption_is_added_not_answered(tg, editable) ->
     assert call.result["text"].startswith("Added 2025-05-16-")
 
 
-def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Path, encoder) -> None:
-    from bot.service import open_retriever
+def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Path, models) -> None:
+    from bot.indexing import open_for_answering
     from bot.settings import Settings
     from index.builder import build_lock
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(SEED_CORPUS, corpus)
-    build_index(corpus, index, encoder)
+    build_index(corpus, index, models)
     version = read_manifest(index).version
     shutil.copy(TEST_CORPUS / PRISONERS, corpus)
     settings = Settings(corpus_dir=corpus, index_dir=index)
     with build_lock(index):  # `talks index` is running elsewhere
-        retriever = open_retriever(settings, refresh=True)
-    assert retriever.data.manifest.version == version
-    retriever = open_retriever(settings, refresh=True)  # and next time it catches up
-    assert retriever.data.manifest.articles == 2
+        engine = open_for_answering(settings, refresh=True)
+    assert engine.version == version
+    engine = open_for_answering(settings, refresh=True)  # and next time it catches up
+    assert engine.manifest.articles == 2
+    assert engine.models.minilm is models.minilm  # the process's models, loaded once

