@@ -69,15 +69,14 @@ def main() -> None:
     figures: dict[str, object] = {}
 
     started = time.perf_counter()
-    from index.encoder import MiniLMEncoder, set_threads
+    from index.encoders import MiniLMEncoder, Models, load_models, set_threads
 
     encoder = MiniLMEncoder(threads=2)
     figures["model_load_s (torch import + model)"] = round(time.perf_counter() - started, 2)
 
-    from index.retriever import Retriever
-
     from index.answering import answer
     from index.builder import build_index
+    from index.engine import open_engine
 
     work = Path(tempfile.mkdtemp(prefix="talks-bench-"))
     try:
@@ -86,7 +85,7 @@ def main() -> None:
         corpus.mkdir()
         synthetic_corpus(corpus, args.synthetic)
         set_threads(2)
-        report = build_index(corpus, work / "synthetic-index", encoder)
+        report = build_index(corpus, work / "synthetic-index", Models(minilm=encoder))
         m = report.manifest
         figures["build_articles"] = m.articles
         figures["build_passages"] = m.passages
@@ -98,30 +97,28 @@ def main() -> None:
         # Query latency over the dev questions on the real corpus, everything on (hybrid
         # retrieval, cross-encoder for English, multilingual-e5 for Ukrainian/Russian), then
         # without the cross-encoder.
-        from index.encoder import E5Encoder
-
         from index.answering import AnswerParams
 
         index_dir = work / "seed-index"
-        build_index(ROOT / "corpus", index_dir, encoder, multilingual=lambda: E5Encoder(threads=2))
-        retriever = Retriever.open(index_dir, encoder)
-        retriever.warm()
-        questions_file = ROOT.parent / "shared" / "dev_questions.jsonl"
+        models = load_models(threads=2)  # the MiniLM above, plus e5 and the cross-encoder
+        build_index(ROOT / "corpus", index_dir, models)
+        engine = open_engine(index_dir, models)
+        questions_file = ROOT / "tests" / "data" / "dev_questions.jsonl"
         questions = [json.loads(x)["q"] for x in questions_file.read_text().splitlines() if x]
         runs = [
             ("", 1, AnswerParams()),
             ("_2thr", 2, AnswerParams()),
-            ("_no_rerank", 1, AnswerParams(rerank=False)),
+            ("_no_rerank", 1, AnswerParams(scoring={"rerank": False})),
         ]
         for label, threads, params in runs:
             set_threads(threads)
             for q in questions:  # warm-up
-                answer(q, retriever, params)
+                answer(q, engine, params)
             total = []
             for _ in range(args.repeats):
                 for q in questions:
                     t0 = time.perf_counter()
-                    answer(q, retriever, params)
+                    answer(q, engine, params)
                     total.append((time.perf_counter() - t0) * 1000)
             figures[f"query_ms_p50{label}"] = round(statistics.median(total), 1)
             figures[f"query_ms_p95{label}"] = round(percentile(total, 0.95), 1)
@@ -129,7 +126,7 @@ def main() -> None:
         embed = []
         for q in questions * args.repeats:
             t0 = time.perf_counter()
-            retriever.embed_question(q)
+            models.minilm.encode_query(q)
             embed.append((time.perf_counter() - t0) * 1000)
         figures["embed_only_ms_p50"] = round(statistics.median(embed), 1)
         figures["peak_rss_mb (this process)"] = round(

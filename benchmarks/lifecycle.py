@@ -28,11 +28,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     args = parser.parse_args()
 
-    from index.encoder import MiniLMEncoder, set_threads
-
     from index.builder import build_index
+    from index.encoders import MiniLMEncoder, Models, set_threads
 
-    encoder = MiniLMEncoder(threads=2)
+    encoder = Models(minilm=MiniLMEncoder(threads=2))
     set_threads(2)
     work = Path(tempfile.mkdtemp(prefix="talks-lifecycle-"))
     try:

@@ -5,9 +5,9 @@
 
 The real application (python-telegram-bot, long polling over HTTP, the real model and index built
 from corpus/) answers; each user sends a question, waits for the reply, then sends the next.
-Prints how many questions were answered or declined, how many got no reply (lost), and the time
-from the update being queued to the bot's reply (p50/p95/max). The per-user inbound rate limit is
-raised for the run, since every simulated user asks back to back.
+Prints how many questions were answered or declined, how many got the apology (failed) or no
+reply (lost), and the time from the update being queued to the bot's reply (p50/p95/max). The
+per-user inbound rate limit is raised for the run, since every simulated user asks back to back.
 """
 
 from __future__ import annotations
@@ -43,20 +43,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(users: int, total: int) -> dict[str, object]:
-    from index.encoder import MiniLMEncoder
-    from index.retriever import Retriever
-
     from bot.app import build_application
     from bot.settings import Settings
+    from bot.texts import text
     from index.builder import build_index
+    from index.encoders import load_models
+    from index.engine import open_engine
     from tests.fake_telegram import FakeTelegram, FloodPolicy
 
-    encoder = MiniLMEncoder(threads=1)
+    models = load_models(threads=1)
     index_dir = Path(tempfile.mkdtemp(prefix="talks-load-"))
-    build_index(ROOT / "corpus", index_dir, encoder)
-    retriever = Retriever.open(index_dir, encoder)
-    retriever.warm()
-    questions_file = ROOT.parent / "shared" / "dev_questions.jsonl"
+    build_index(ROOT / "corpus", index_dir, models)
+    engine = open_engine(index_dir, models)
+    apology = text("went_wrong")
+    questions_file = ROOT / "tests" / "data" / "dev_questions.jsonl"
     questions = [json.loads(x)["q"] for x in questions_file.read_text().splitlines() if x]
     questions += EXTRA
 
@@ -69,7 +69,7 @@ async def run(users: int, total: int) -> dict[str, object]:
         rate_limit_questions=10_000,
         index_dir=index_dir,
     )
-    app = build_application(settings, retriever=retriever)
+    app = build_application(settings, engine=engine)
     await app.initialize()
     await app.post_init(app)
     await app.start()
@@ -77,11 +77,11 @@ async def run(users: int, total: int) -> dict[str, object]:
     await tg.wait_until_polling()
 
     latencies: list[float] = []
-    declined = answered = lost = 0
+    declined = answered = lost = failed = 0
     per_user = [total // users + (1 if i < total % users else 0) for i in range(users)]
 
     async def user(n: int, count: int) -> None:
-        nonlocal declined, answered, lost
+        nonlocal declined, answered, lost, failed
         person = tg.make_user(f"User{n}")
         for k in range(count):
             text = questions[(n + k) % len(questions)]
@@ -104,6 +104,8 @@ async def run(users: int, total: int) -> dict[str, object]:
             latencies.append((time.perf_counter() - sent_at) * 1000)
             if call.result["text"].startswith("Not in my sources"):
                 declined += 1
+            elif call.result["text"] == apology:  # an error, not an answer
+                failed += 1
             else:
                 answered += 1
 
@@ -122,6 +124,7 @@ async def run(users: int, total: int) -> dict[str, object]:
         "answered": answered,
         "declined (not in my sources)": declined,
         "lost (no reply within 60 s)": lost,
+        "failed (the apology instead of an answer)": failed,
         "failed API calls": failed,
         "update_to_reply_ms_p50": round(statistics.median(latencies), 1),
         "update_to_reply_ms_p95": round(percentile(latencies, 0.95), 1),

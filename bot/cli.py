@@ -27,24 +27,16 @@ from index.models import Answer
 USAGE_EXAMPLE = 'usage: talks ask "who leads Ukraine\'s delegation"'
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="talks",
-        description="Answers questions about the Ukraine–Russia peace talks with verbatim quotes "
-        "from the articles in the corpus.",
-        epilog="Settings come from TALKS_* environment variables (see README.md); flags win.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def paths(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)"
-        )
+def _paths(p: argparse.ArgumentParser, *, index: bool = True) -> None:
+    p.add_argument("--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)")
+    if index:
         p.add_argument(
             "--index", type=Path, help="index folder (TALKS_INDEX_DIR, default .talks-index/)"
         )
 
-    p_index = sub.add_parser(
+
+def _index_command(sub) -> None:
+    p = sub.add_parser(
         "index",
         help="build the index from the corpus",
         description=(
@@ -53,19 +45,27 @@ def _parser() -> argparse.ArgumentParser:
             "serves until the new one is complete)."
         ),
     )
-    p_index.add_argument(
-        "--full", action="store_true", help="rebuild from scratch instead of updating"
-    )
-    paths(p_index)
-    p_ask = sub.add_parser(
+    p.add_argument("--full", action="store_true", help="rebuild from scratch instead of updating")
+    _paths(p)
+
+
+def _ask_command(sub) -> None:
+    p = sub.add_parser(
         "ask",
         help="answer a question with quotes",
         description=(
             "Answers QUESTION with a sentence from the articles and up to three verbatim quotes, "
             "or says the sources do not cover it. Builds the index first if there is none."
         ),
+        epilog='example: talks ask "who leads Ukraine\'s delegation"',
     )
-    p_serve = sub.add_parser(
+    p.add_argument("question", nargs="*", metavar="QUESTION")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _paths(p)
+
+
+def _serve_command(sub) -> None:
+    p = sub.add_parser(
         "serve",
         help="run the Telegram bot",
         description=(
@@ -74,8 +74,11 @@ def _parser() -> argparse.ArgumentParser:
             "Ctrl-C."
         ),
     )
-    paths(p_serve)
-    p_add = sub.add_parser(
+    _paths(p)
+
+
+def _add_command(sub) -> None:
+    p = sub.add_parser(
         "add",
         help="add an article from a file or a web page",
         description=(
@@ -83,17 +86,19 @@ def _parser() -> argparse.ArgumentParser:
             "page's or file's metadata; flags fill in or override fields. Refuses duplicates. "
             "Then run `talks index`."
         ),
+        epilog="example: talks add https://example.org/article --source Reuters",
     )
-    p_add.add_argument("source_path", metavar="FILE_OR_URL")
-    p_add.add_argument("--title")
-    p_add.add_argument("--published", type=_date, help="YYYY-MM-DD")
-    p_add.add_argument("--source", dest="outlet", help="outlet or author")
-    p_add.add_argument("--url", help="link to the published article (for files)")
-    p_add.add_argument("--language", help="en, uk, ru, …")
-    p_add.add_argument(
-        "--corpus", type=Path, help="article folder (TALKS_CORPUS_DIR, default corpus/)"
-    )
-    p_eval = sub.add_parser(
+    p.add_argument("source_path", metavar="FILE_OR_URL")
+    p.add_argument("--title")
+    p.add_argument("--published", type=_date, help="YYYY-MM-DD")
+    p.add_argument("--source", dest="outlet", help="outlet or author")
+    p.add_argument("--url", help="link to the published article (for files)")
+    p.add_argument("--language", help="en, uk, ru, …")
+    _paths(p, index=False)
+
+
+def _eval_command(sub) -> None:
+    p = sub.add_parser(
         "eval",
         help="measure answer quality on a labelled question file",
         description=(
@@ -101,31 +106,40 @@ def _parser() -> argparse.ArgumentParser:
             "means the right reply is 'not in my sources') and prints per-kind and total hit@k, "
             "answer accuracy, abstention precision and recall, and latency p50/p95."
         ),
+        epilog=(
+            "example: talks eval tests/data/eval/questions.jsonl --corpus tests/data/eval/corpus "
+            "--k 3 --sweep --write"
+        ),
     )
-    p_eval.add_argument("file", type=Path, metavar="FILE.jsonl")
-    p_eval.add_argument(
-        "--k", type=_k, default=5, help="quotes that count for hit@k, 1-10 (default 5)"
+    p.add_argument("file", type=Path, metavar="FILE.jsonl")
+    p.add_argument("--k", type=_k, default=5, help="quotes that count for hit@k, 1-10 (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--compare", action="store_true", help="run BM25 only, dense only and hybrid side by side"
     )
-    p_eval.add_argument("--json", action="store_true", help="print one JSON object")
-    p_eval.add_argument(
-        "--compare",
-        action="store_true",
-        help="run BM25 only, dense only and hybrid retrieval side by side",
-    )
-    p_eval.add_argument(
+    p.add_argument(
         "--sweep",
         action="store_true",
         help="choose the abstention thresholds on this labelled set (grid search)",
     )
-    p_eval.add_argument(
+    p.add_argument(
         "--write",
         action="store_true",
         help="with --sweep: store the choice in the package's calibration.json (the defaults)",
     )
-    paths(p_eval)
-    p_ask.add_argument("question", nargs="*", metavar="QUESTION")
-    p_ask.add_argument("--json", action="store_true", help="print one JSON object")
-    paths(p_ask)
+    _paths(p)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talks",
+        description="Answers questions about the Ukraine–Russia peace talks with verbatim quotes "
+        "from the articles in the corpus.",
+        epilog="Settings come from TALKS_* environment variables (see README.md); flags win.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_index_command, _ask_command, _serve_command, _add_command, _eval_command):
+        add(sub)
     return parser
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
+from index.answering.params import CALIBRATION_FILE, calibration
 from index.builder import BuildReport, build_index
 from index.corpus import fingerprint
 from index.encoders import ModelLoader, Models, set_threads
@@ -98,4 +99,19 @@ def open_for_answering(settings: Settings, *, refresh: bool = False) -> Engine:
     if corpus_check and settings.corpus_dir.is_dir():
         corpus_print = fingerprint(settings.corpus_dir)
     set_threads(settings.query_threads)
+    warn_if_uncalibrated(models)
     return open_engine(settings.index_dir, models, corpus_fingerprint=corpus_print)
+
+
+def warn_if_uncalibrated(models: Models) -> None:
+    """Log if the shipped thresholds were calibrated with other models than these (a model
+    switched off is no mismatch)."""
+    record = calibration()
+    used = {name: identity for name, identity in models.identities().items() if identity}
+    if any(record.models.get(name) != identity for name, identity in used.items()):
+        log.warning(
+            "the gate's thresholds in %s were calibrated with other models than these; "
+            "recalibrate with `talks eval tests/data/eval/questions.jsonl --corpus "
+            "tests/data/eval/corpus --k 3 --sweep --write`",
+            CALIBRATION_FILE,
+        )

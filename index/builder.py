@@ -215,28 +215,15 @@ def build_index(
         sentence_texts = [by_id[s.article_id].body[s.start : s.end] for s in chunks.sentences]
         passage_keys = [text_hash(t) for t in passage_texts]
         sentence_keys = [text_hash(t) for t in sentence_texts]
-        reuse = {
-            space: VectorReuse.of(old, space, int(identities[space]["dim"]))  # type: ignore[index]
-            for space in spaces
-        }
-        new_passages = reuse["minilm"].missing(passage_keys)
-        new_sentences = reuse["minilm"].missing(sentence_keys)
-        step = _Progress(len(new_passages) + len(new_sentences), progress)
-        loaded: list[Models] = []
-
-        def model() -> Models:
-            if not loaded:
-                loaded.append(models if isinstance(models, Models) else models())
-            return loaded[0]
-
-        vectors = {}
-        for space in spaces:
-            encoder = lambda space=space: getattr(model(), space)  # noqa: E731
-            counted = step if space == "minilm" else None
-            vectors[space] = (
-                reuse[space].vectors(passage_keys, passage_texts, encoder, counted),
-                reuse[space].vectors(sentence_keys, sentence_texts, encoder, counted),
-            )
+        vectors, embedded, embedded_passages = _vectors(
+            models,
+            identities,
+            spaces,
+            old,
+            (passage_keys, passage_texts),
+            (sentence_keys, sentence_texts),
+            progress,
+        )
         manifest = write_index(
             index_dir,
             articles=articles,
@@ -255,7 +242,46 @@ def build_index(
                 "near_duplicate_passages": chunks.near_duplicate_passages,
             },
         )
-    return _report(manifest, corpus, old, articles, started, step.total, len(new_passages), reason)
+    return _report(manifest, corpus, old, articles, started, embedded, embedded_passages, reason)
+
+
+Texts = tuple[list[str], list[str]]  # text hashes, texts
+
+
+def _vectors(
+    models: Models | ModelLoader,
+    identities: dict[str, dict[str, object] | None],
+    spaces: list[str],
+    old: IndexData | None,
+    passages: Texts,
+    sentences: Texts,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, tuple], int, int]:
+    """Passage and sentence vectors for every space, the previous version's reused by text
+    hash; the models are loaded only if something is new. Returns the vectors, the number of
+    texts MiniLM embedded, and of those the passages."""
+    reuse = {
+        space: VectorReuse.of(old, space, int(identities[space]["dim"]))  # type: ignore[index]
+        for space in spaces
+    }
+    new_passages = len(reuse["minilm"].missing(passages[0]))
+    step = _Progress(new_passages + len(reuse["minilm"].missing(sentences[0])), progress)
+    loaded: list[Models] = []
+
+    def model() -> Models:
+        if not loaded:
+            loaded.append(models if isinstance(models, Models) else models())
+        return loaded[0]
+
+    vectors = {}
+    for space in spaces:
+        encoder = lambda space=space: getattr(model(), space)  # noqa: E731
+        counted = step if space == "minilm" else None
+        vectors[space] = (
+            reuse[space].vectors(*passages, encoder, counted),
+            reuse[space].vectors(*sentences, encoder, counted),
+        )
+    return vectors, step.total, new_passages
 
 
 def _report(

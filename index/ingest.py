@@ -144,6 +144,77 @@ def _decoder(encoding: str):
     raise IngestError(f"The page is sent with an unsupported encoding ({encoding}).")
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One hop of a fetch: the checked address to connect to, and the headers naming the host."""
+
+    host: str
+    target: str
+    headers: dict[str, str]
+
+
+def _checked_request(
+    url: str, resolver: Resolver, allowed: Callable[[IPAddress], bool]
+) -> _Request:
+    """The request for url, connecting to an address that passed `allowed` (so DNS cannot
+    change between the check and the connection)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise IngestError(f"Only http and https links can be added, not {scheme or 'this'!r}.")
+    host, port = _host_port(parts)
+    addresses = resolver(host, port)
+    if not addresses:
+        raise IngestError(f"Cannot resolve {host}.")
+    for address in addresses:
+        if not allowed(ipaddress.ip_address(address)):
+            raise IngestError(
+                f"Refusing to fetch {host}: it resolves to {address}, a loopback, private, "
+                "link-local or reserved address. Only public web pages can be added."
+            )
+    ip = ipaddress.ip_address(addresses[0])
+    netloc = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    target = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    name = f"[{host}]" if ":" in host else host
+    headers = {
+        "Host": name if parts.port is None else f"{name}:{port}",
+        "User-Agent": USER_AGENT,
+        "Accept": ", ".join(TEXT_TYPES),
+        "Accept-Encoding": "gzip, identity",
+    }
+    return _Request(host, target, headers)
+
+
+def _page(response, url: str, max_bytes: int, left: Callable[[], float]) -> Page:
+    """The body of a 200 response as a Page, within the size cap and the deadline."""
+    if response.status_code != 200:
+        raise IngestError(f"{url} answered HTTP {response.status_code}.")
+    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+    if content_type.lower() not in TEXT_TYPES:
+        raise IngestError(f"{url} is {content_type or 'of unknown type'}, not a web page or text.")
+    too_big = IngestError(f"{url} is larger than {max_bytes:,} bytes.")
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise too_big
+    decoder = _decoder(response.headers.get("content-encoding", ""))
+    body = bytearray()
+    for chunk in response.iter_raw():
+        left()
+        if decoder is not None:
+            chunk = decoder.decompress(chunk, max_bytes + 1 - len(body))
+            if decoder.unconsumed_tail:
+                raise too_big
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise too_big
+    encoding = response.charset_encoding or "utf-8"
+    try:
+        text = bytes(body).decode(encoding, errors="replace")
+    except LookupError:
+        text = bytes(body).decode("utf-8", errors="replace")
+    return Page(url=url, content_type=content_type.lower(), text=text)
+
+
 def fetch(
     url: str,
     *,
@@ -165,72 +236,23 @@ def fetch(
         return remaining
 
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise IngestError(f"Only http and https links can be added, not {scheme or 'this'!r}.")
-        host, port = _host_port(parts)
-        addresses = resolver(host, port)
-        if not addresses:
-            raise IngestError(f"Cannot resolve {host}.")
-        for address in addresses:
-            if not allowed(ipaddress.ip_address(address)):
-                raise IngestError(
-                    f"Refusing to fetch {host}: it resolves to {address}, a loopback, private, "
-                    "link-local or reserved address. Only public web pages can be added."
-                )
-        ip = ipaddress.ip_address(addresses[0])
-        netloc = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
-        target = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-        name = f"[{host}]" if ":" in host else host
-        host_header = name if parts.port is None else f"{name}:{port}"
-        headers = {
-            "Host": host_header,
-            "User-Agent": USER_AGENT,
-            "Accept": ", ".join(TEXT_TYPES),
-            "Accept-Encoding": "gzip, identity",
-        }
+        request = _checked_request(url, resolver, allowed)
         try:
             with (
                 httpx.Client(timeout=left(), follow_redirects=False, trust_env=False) as client,
                 client.stream(
-                    "GET", target, headers=headers, extensions={"sni_hostname": host}
+                    "GET",
+                    request.target,
+                    headers=request.headers,
+                    extensions={"sni_hostname": request.host},
                 ) as response,
             ):
-                if response.is_redirect:
-                    location = response.headers.get("location")
-                    if not location:
-                        raise IngestError(f"{url} redirects without a location.")
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code != 200:
-                    raise IngestError(f"{url} answered HTTP {response.status_code}.")
-                content_type = response.headers.get("content-type", "").split(";")[0].strip()
-                if content_type.lower() not in TEXT_TYPES:
-                    raise IngestError(
-                        f"{url} is {content_type or 'of unknown type'}, not a web page or text."
-                    )
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise IngestError(f"{url} is larger than {max_bytes:,} bytes.")
-                decoder = _decoder(response.headers.get("content-encoding", ""))
-                body = bytearray()
-                too_big = IngestError(f"{url} is larger than {max_bytes:,} bytes.")
-                for chunk in response.iter_raw():
-                    left()
-                    if decoder is not None:
-                        chunk = decoder.decompress(chunk, max_bytes + 1 - len(body))
-                        if decoder.unconsumed_tail:
-                            raise too_big
-                    body.extend(chunk)
-                    if len(body) > max_bytes:
-                        raise too_big
-                encoding = response.charset_encoding or "utf-8"
-                try:
-                    text = bytes(body).decode(encoding, errors="replace")
-                except LookupError:
-                    text = bytes(body).decode("utf-8", errors="replace")
-                return Page(url=url, content_type=content_type.lower(), text=text)
+                if not response.is_redirect:
+                    return _page(response, url, max_bytes, left)
+                location = response.headers.get("location")
+                if not location:
+                    raise IngestError(f"{url} redirects without a location.")
+                url = urljoin(url, location)
         except httpx.TimeoutException as exc:
             raise IngestError(f"{url} did not answer within {timeout:.0f} s.") from exc
         except httpx.HTTPError as exc:

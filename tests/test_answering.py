@@ -195,3 +195,55 @@ def test_multilingual_can_be_switched_off(seed_engine) -> None:
         "Хто очолює делегацію Росії?", seed_engine, AnswerParams(retrieval={"multilingual": False})
     )
     assert not result.answered  # the English model alone does not answer it (honestly)
+
+
+def test_eight_questions_at_once_while_a_build_runs(seed_engine, tmp_path) -> None:
+    """The models are shared by every answering thread and by builds: each call holds its
+    model's lock, so questions asked at the same moment, while a build embeds with the same
+    models, get exactly the answers they get one by one."""
+    import threading
+
+    from index.builder import build_index
+
+    from .conftest import TEST_CORPUS, copy_corpus
+
+    questions = [
+        "who leads Ukraine's delegation",
+        "Where did the delegations meet?",
+        "Who is Vladimir Medinsky?",
+        "Хто очолює делегацію Росії?",
+        "What does Russia want regarding NATO?",
+        "Кто возглавляет делегацию Украины?",
+        "How do I bake sourdough bread?",
+        "What role does Turkey play?",
+    ]
+    expected = [answer(q, seed_engine) for q in questions]
+    corpus = copy_corpus(tmp_path / "corpus", TEST_CORPUS)
+    start = threading.Barrier(len(questions) + 1)
+    results: dict[object, object] = {}
+    errors: list[BaseException] = []
+
+    def ask(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = [answer(questions[n], seed_engine) for _ in range(3)]
+        except BaseException as exc:  # e.g. "Already borrowed" from a shared tokenizer
+            errors.append(exc)
+
+    def build() -> None:
+        start.wait()
+        try:
+            results["build"] = build_index(corpus, tmp_path / "index", seed_engine.models)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(questions))]
+    threads.append(threading.Thread(target=build))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert errors == []
+    for n in range(len(questions)):
+        assert results[n] == [expected[n]] * 3, questions[n]
+    assert results["build"].manifest.articles == 4
