@@ -38,6 +38,7 @@ class Engine:
     lexicon: Lexicon
     mentions: Mentions
     corrector: Corrector
+    passage_articles: tuple[str, ...]  # the article of each passage row (for the per-article cap)
 
     @property
     def manifest(self) -> Manifest:
@@ -114,6 +115,7 @@ def _open(
             {a.id: ArticleWords.of(a.title, a.body, a.published) for a in data.articles.values()}
         ),
         corrector=Corrector(lexicon.words, lexicon.names, english_dictionary()),
+        passage_articles=tuple(p.article_id for p in data.passages),
     )
 
 

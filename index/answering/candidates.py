@@ -57,10 +57,6 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.sentence)
 
-    def row_of(self, sentence: int) -> int | None:
-        rows = np.flatnonzero(self.sentence == sentence)
-        return int(rows[0]) if len(rows) else None
-
     def with_(self, **changes: object) -> Candidates:
         return replace(self, **changes)
 
@@ -81,7 +77,7 @@ def _retrieve(
 ) -> tuple[VectorSpace, np.ndarray, list[Hit]]:
     """The question's vector and the passages retrieved for it, in the space it is asked in."""
     retrieval = params.retrieval
-    articles = [p.article_id for p in engine.passages]
+    articles = engine.passage_articles
     if query.multilingual:
         assert engine.multilingual is not None and engine.models.e5 is not None
         space = engine.multilingual
