@@ -107,8 +107,8 @@ def _eval_command(sub) -> None:
             "answer accuracy, abstention precision and recall, and latency p50/p95."
         ),
         epilog=(
-            "example: talks eval tests/data/eval/questions.jsonl --corpus tests/data/eval/corpus "
-            "--k 3 --sweep --write"
+            "example: talks eval tests/data/real/questions.jsonl --corpus tests/data/real/corpus "
+            "--split cal --k 3 --sweep --write"
         ),
     )
     p.add_argument("file", type=Path, metavar="FILE.jsonl")
@@ -118,9 +118,17 @@ def _eval_command(sub) -> None:
         "--compare", action="store_true", help="run BM25 only, dense only and hybrid side by side"
     )
     p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the naive reference (dense top-k windows, no abstention) side by side",
+    )
+    p.add_argument(
+        "--split", help="only the questions of this part of the file (its 'split' field: cal, test)"
+    )
+    p.add_argument(
         "--sweep",
         action="store_true",
-        help="choose the abstention thresholds on this labelled set (grid search)",
+        help="fit the abstention model on this labelled set (use --split cal)",
     )
     p.add_argument(
         "--write",
@@ -196,22 +204,25 @@ def _date(text: str) -> dt.date:
 
 
 def _cmd_eval(settings, args: argparse.Namespace) -> int:
-    from index.evaluation import compare_text, evaluate, read_questions
+    from index.evaluation import baseline, compare_text, evaluate, read_questions
 
     if args.write and not args.sweep:
         raise TalksError("--write stores what --sweep chooses: use them together.")
-    questions = read_questions(args.file)  # before the model loads
+    questions = read_questions(args.file, args.split)  # before the model loads
     engine = open_for_answering(settings)
     params = settings.answer_params()
     if args.sweep:
         return _sweep(questions, engine, params, args)
-    if args.compare:
+    if args.compare or args.baseline:
+        modes = ("bm25", "dense", "hybrid") if args.compare else ("hybrid",)
         reports = {
             mode: evaluate(
                 questions, engine, params.with_changes(retrieval={"mode": mode}), k=args.k
             )
-            for mode in ("bm25", "dense", "hybrid")
+            for mode in modes
         }
+        if args.baseline:
+            reports["naive"] = baseline(questions, engine, k=args.k)
         if args.json:
             print(json.dumps({m: json.loads(r.to_json()) for m, r in reports.items()}))
         else:
@@ -227,12 +238,12 @@ def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> i
 
     chosen = calibrate(questions, engine, params, k=args.k)
     if args.json:
-        print(json.dumps({name: asdict(c) for name, c in chosen.items()}))
+        print(json.dumps(asdict(chosen)))
     else:
-        print(calibration_text(chosen, params.gate))
+        print(calibration_text(chosen))
     if args.write:
-        path = write_calibration(chosen, params.gate, args.file, questions, args.k, engine)
-        print(f"talks: wrote the chosen thresholds to {path}", file=sys.stderr)
+        path = write_calibration(chosen, args.file, args.split, questions, args.k, engine)
+        print(f"talks: wrote the fitted gate to {path}", file=sys.stderr)
     return 0
 
 

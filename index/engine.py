@@ -4,6 +4,7 @@ threads). A newly published version is opened explicitly with reopen(), reusing 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from index.store import (
     read_version_manifest,
 )
 from index.text.language import is_latin
+from index.text.outlets import outlet_of
 from index.text.spelling import Corrector, english_dictionary
 
 
@@ -39,6 +41,11 @@ class Engine:
     mentions: Mentions
     corrector: Corrector
     passage_articles: tuple[str, ...]  # the article of each passage row (for the per-article cap)
+    outlets: dict[str, frozenset[str]]  # outlet (outlets.tsv's first form) → its articles
+    newest: dt.date | None  # the newest article's publication date
+
+    def newest_or_today(self) -> dt.date:
+        return self.newest or dt.date.today()
 
     @property
     def manifest(self) -> Manifest:
@@ -116,7 +123,18 @@ def _open(
         ),
         corrector=Corrector(lexicon.words, lexicon.names, english_dictionary()),
         passage_articles=tuple(p.article_id for p in data.passages),
+        outlets=_outlets(data.articles),
+        newest=max((a.published for a in data.articles.values() if a.published), default=None),
     )
+
+
+def _outlets(articles: dict[str, Article]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for article in articles.values():
+        outlet = outlet_of(article.source or "")
+        if outlet:
+            found.setdefault(outlet, set()).add(article.id)
+    return {outlet: frozenset(ids) for outlet, ids in found.items()}
 
 
 def _multilingual_space(data: IndexData, models: Models) -> VectorSpace | None:

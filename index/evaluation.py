@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from index.answering import AnswerParams, answer
 from index.engine import Engine
 from index.errors import EvalFileError
@@ -100,8 +102,9 @@ def _correct(row: Row) -> bool:
     return row.hit if row.expect else not row.answered
 
 
-def read_questions(path: Path) -> list[dict]:
-    """Questions from a JSONL file, checked line by line."""
+def read_questions(path: Path, split: str | None = None) -> list[dict]:
+    """Questions from a JSONL file, checked line by line; only those of one part ("cal",
+    "test") if split is given."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -118,9 +121,11 @@ def read_questions(path: Path) -> list[dict]:
             raise EvalFileError(f"{path}, line {number}: {exc}.") from exc
         item.setdefault("id", f"line{number}")
         item.setdefault("kind", "unlabelled")
-        questions.append(item)
+        if split is None or item.get("split") == split:
+            questions.append(item)
     if not questions:
-        raise EvalFileError(f"{path} has no questions.")
+        where = f" in part {split!r}" if split else ""
+        raise EvalFileError(f"{path} has no questions{where}.")
     return questions
 
 
@@ -171,6 +176,43 @@ def evaluate(questions: list[dict], engine: Engine, params: AnswerParams, k: int
                 ms=round(ms, 2),
             )
         )
+    return _report(rows, k)
+
+
+def baseline(questions: list[dict], engine: Engine, k: int = 3) -> Report:
+    """The naive reference on the same questions: MiniLM + FAISS, the top-k passages as quotes
+    and their best sentence by cosine as the answer, every question answered (no abstention,
+    no BM25, no cross-encoder, no multilingual model)."""
+    rows = []
+    space = engine.english
+    for item in questions:
+        started = time.perf_counter()
+        vector = engine.models.minilm.encode_query(item["q"])
+        hits = space.search(vector, k)
+        sentences = np.array(
+            [s for hit in hits for s in engine.passages[hit.row].sentence_ids], dtype=np.int64
+        )
+        best = int(sentences[int(np.argmax(space.sentence_scores(vector, sentences)))])
+        ms = (time.perf_counter() - started) * 1000
+        quotes = " ".join(engine.passages[hit.row].text for hit in hits).lower()
+        statement = engine.sentence_text(best).lower()
+        expect = [w.lower() for w in item["expect"]]
+        rows.append(
+            Row(
+                id=str(item["id"]),
+                kind=str(item["kind"]),
+                question=item["q"],
+                expect=item["expect"],
+                answered=True,
+                hit=any(w in quotes for w in expect),
+                answer_ok=any(w in statement for w in expect),
+                ms=round(ms, 2),
+            )
+        )
+    return _report(rows, k)
+
+
+def _report(rows: list[Row], k: int) -> Report:
     kinds = sorted({r.kind for r in rows})
     return Report(
         k=k,
@@ -181,20 +223,22 @@ def evaluate(questions: list[dict], engine: Engine, params: AnswerParams, k: int
 
 
 def compare_text(reports: dict[str, Report]) -> str:
-    """Several retrieval modes side by side: hit@k and abstention recall per kind and total."""
+    """Several modes side by side: hit@k, answer accuracy and abstention recall per kind and
+    total, then latency."""
     modes = list(reports)
     k = next(iter(reports.values())).k
     kinds = sorted({kind for r in reports.values() for kind in r.by_kind})
-    head = f"{'kind':<18}" + "".join(f"{m + ' hit@' + str(k):>14}" for m in modes)
-    head += "".join(f"{m + ' abst.R':>14}" for m in modes)
+    columns = [f"hit@{k}", "answer", "abst.R"]
+    head = f"{'kind':<20}{'n':>4}" + "".join(f"{m + ' ' + c:>16}" for m in modes for c in columns)
     lines = [head, "-" * len(head)]
     for kind in [*kinds, "TOTAL"]:
         figs = [r.total if kind == "TOTAL" else r.by_kind[kind] for r in reports.values()]
-        lines.append(
-            f"{kind:<18}"
-            + "".join(f"{_pct(f.hit_at_k):>14}" for f in figs)
-            + "".join(f"{_pct(f.abstention_recall):>14}" for f in figs)
-        )
+        cells = [
+            _pct(value)
+            for f in figs
+            for value in (f.hit_at_k, f.answer_accuracy, f.abstention_recall)
+        ]
+        lines.append(f"{kind:<20}{figs[0].questions:>4}" + "".join(f"{c:>16}" for c in cells))
     lines.append("")
     lines.append(
         "latency p50/p95 ms: "

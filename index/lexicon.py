@@ -6,6 +6,7 @@ Built once per index version from its texts, then read-only (safe to share betwe
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections import Counter
@@ -22,8 +23,10 @@ from index.text.names import (
     question_names,
     spelt_numbers,
 )
+from index.text.places import same_place
 from index.text.stem import stem
 from index.text.tokens import WORD, terms_of
+from index.text.translit import fold
 
 
 class Lexicon:
@@ -62,10 +65,27 @@ class Lexicon:
         self.words = frozenset(words)
         self.names = frozenset(names)
         self.unseen = math.log(1 + (n + 1) / 0.5)
+        # Latin words by their spelling-blind key, for names in Cyrillic questions.
+        self.folded = sorted((fold(w), w) for w in self.words if len(w) >= 3 and w.isascii())
+
+    def latin_matches(self, keys: Iterable[str], limit: int = 3) -> list[str]:
+        """The corpus's Latin words whose fold begins with one of the keys (at least four
+        letters long), most frequent first: "lavrov" → ["lavrov"]."""
+        found: set[str] = set()
+        for key in keys:
+            if len(key) < 4:
+                continue
+            at = bisect.bisect_left(self.folded, (key, ""))
+            while at < len(self.folded) and self.folded[at][0].startswith(key):
+                found.add(self.folded[at][1])
+                at += 1
+        return sorted(found, key=lambda w: (-self.df.get(stem(w), 0), w))[:limit]
 
     def known(self, word: str) -> bool:
         """The corpus uses the word (as written, without a possessive, or by its stem)."""
-        lowered = word.lower()
+        return any(self._known(alt) for alt in same_place(bare(word)))
+
+    def _known(self, lowered: str) -> bool:
         return lowered in self.words or bare(lowered) in self.words or stem(lowered) in self.df
 
     def unknown_names(self, question: str) -> list[str]:
@@ -121,7 +141,9 @@ class Mentions:
         missing = []
         for name in names:
             lowered = bare(name)
-            if not self.is_common(lowered) and not mentions(article.words, lowered):
+            if self.is_common(lowered):
+                continue
+            if not any(mentions(article.words, alt) for alt in same_place(lowered)):
                 missing.append(name)
         for number in sorted(numbers):
             spelt = spelt_numbers(number)  # 2, 2nd: two, second
@@ -130,6 +152,10 @@ class Mentions:
         return missing
 
     def _is_common(self, name: str) -> bool:
-        """The name occurs in more than half of the articles."""
-        found = sum(mentions(a.words, name) for a in self.articles.values())
+        """The name (or another word for its country) occurs in more than half of the
+        articles."""
+        alternatives = same_place(name)
+        found = sum(
+            any(mentions(a.words, alt) for alt in alternatives) for a in self.articles.values()
+        )
         return found > len(self.articles) / 2

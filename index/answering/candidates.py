@@ -53,6 +53,9 @@ class Candidates:
     per_passage: tuple[int, ...] = ()  # best answering row of each hit passage, hits' order
     query_vector: np.ndarray | None = None
     space: VectorSpace | None = None  # the space the sentences were scored in
+    dense_order: tuple[int, ...] = ()  # passages by the dense search alone, best first
+    lexical_order: tuple[int, ...] = ()  # by BM25 alone (English terms, or the names found)
+    date_mismatch: bool = False  # the question names a date no candidate's article is from
 
     def __len__(self) -> int:
         return len(self.sentence)
@@ -62,42 +65,61 @@ class Candidates:
 
 
 def gather(engine: Engine, query: Query, params: AnswerParams) -> Candidates:
-    """The top passages for the question and every sentence in them, with their cosines and
-    lexical share. Empty if the question names someone the corpus never mentions."""
-    if query.unknown:
+    """The top passages for the question (of the outlet it names, if it names one) and every
+    sentence in them, with their cosines and lexical share."""
+    retrieved = _retrieve(engine, query, params)
+    if not retrieved.hits:
         return Candidates()
-    space, vector, hits = _retrieve(engine, query, params)
-    if not hits:
-        return Candidates()
-    return _sentences(engine, query, params, space, vector, hits)
+    cands = _sentences(engine, query, params, retrieved.space, retrieved.vector, retrieved.hits)
+    return cands.with_(dense_order=retrieved.dense, lexical_order=retrieved.lexical)
 
 
-def _retrieve(
-    engine: Engine, query: Query, params: AnswerParams
-) -> tuple[VectorSpace, np.ndarray, list[Hit]]:
-    """The question's vector and the passages retrieved for it, in the space it is asked in."""
+@dataclass(frozen=True)
+class _Retrieved:
+    space: VectorSpace
+    vector: np.ndarray
+    hits: list[Hit]
+    dense: tuple[int, ...]
+    lexical: tuple[int, ...]
+
+
+def _allowed(engine: Engine, query: Query):
+    """A filter for passage rows: those of the outlet the question names (all if none)."""
+    if query.outlet is None:
+        return lambda rows: list(rows)
+    articles, wanted = engine.passage_articles, engine.outlets[query.outlet]
+    return lambda rows: [r for r in rows if articles[r] in wanted]
+
+
+def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
+    """The question's vector and the passages retrieved for it, in the space it is asked in:
+    dense and BM25 rankings fused (for Ukrainian and Russian questions, e5's and BM25's over
+    the names found in the corpus)."""
     retrieval = params.retrieval
-    articles = engine.passage_articles
+    allowed = _allowed(engine, query)
+    depth = retrieval.fusion_depth if query.outlet is None else len(engine.passages)
     if query.multilingual:
         assert engine.multilingual is not None and engine.models.e5 is not None
-        space = engine.multilingual
+        space, offset = engine.multilingual, retrieval.same_script_offset
         vector = engine.models.e5.encode_query(query.searched)
-        ranked = space.search(vector, space.size, offset=retrieval.same_script_offset)
-        scores = {hit.row: hit.score for hit in ranked}
-        rows = diversify([h.row for h in ranked], articles, retrieval.top_k, retrieval.per_article)
-        return space, vector, [Hit(row, scores[row]) for row in rows]
-    space = engine.english
-    vector = engine.models.minilm.encode_query(query.searched)
-    rankings = []
-    if retrieval.mode in ("hybrid", "dense"):
-        rankings.append([hit.row for hit in space.search(vector, retrieval.fusion_depth)])
-    if retrieval.mode in ("hybrid", "bm25"):
-        rankings.append(engine.bm25.search(list(query.term_list), retrieval.fusion_depth))
-    fused = rrf(rankings, retrieval.rrf_k)
-    rows = diversify(fused, articles, retrieval.top_k, retrieval.per_article)
+        dense = allowed(h.row for h in space.search(vector, space.size, offset=offset))
+    else:
+        space, offset = engine.english, 0.0
+        vector = engine.models.minilm.encode_query(query.searched)
+        dense = allowed(h.row for h in space.search(vector, depth))
+    lexical = allowed(engine.bm25.search(list(query.term_list), depth)) if query.term_list else []
+    if query.multilingual or retrieval.mode == "hybrid":
+        rankings = [dense[: retrieval.fusion_depth], lexical[: retrieval.fusion_depth]]
+    else:
+        rankings = [dense if retrieval.mode == "dense" else lexical]
+    fused = rrf([r for r in rankings if r], retrieval.rrf_k)
+    rows = diversify(fused, engine.passage_articles, retrieval.top_k, retrieval.per_article)
     # Fused ranks order the candidates; cosines (which mean something) decide abstention.
     cosines = space.passage_scores(vector, rows) if rows else []
-    return space, vector, [Hit(row, float(c)) for row, c in zip(rows, cosines, strict=True)]
+    if offset and rows and space.non_latin is not None:
+        cosines = cosines - space.non_latin[0][rows] * offset
+    hits = [Hit(row, float(c)) for row, c in zip(rows, cosines, strict=True)]
+    return _Retrieved(space, vector, hits, tuple(dense[:50]), tuple(lexical[:50]))
 
 
 def _sentences(

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index.errors import CalibrationError
 
+from .confidence import ConfidenceModels
+
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -21,7 +23,8 @@ class CalibrationRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     thresholds: dict[str, float]
-    eval_set: dict[str, Any]  # path, sha256, questions, k
+    confidence: ConfidenceModels
+    eval_set: dict[str, Any]  # path, sha256, questions, k, split
     models: dict[str, dict[str, object] | None]  # identities, as Models.identities() gives
     chosen_at: str
     results: dict[str, str]  # the sweep's report per route
@@ -40,13 +43,18 @@ def calibration() -> CalibrationRecord:
     except (OSError, ValueError, ValidationError) as exc:
         raise CalibrationError(
             f"Cannot read {path} ({str(exc).splitlines()[0][:200]}): reinstall with "
-            "`pip install -e .`, or recalibrate with `talks eval tests/data/eval/questions.jsonl "
-            "--corpus tests/data/eval/corpus --k 3 --sweep --write`."
+            "`pip install -e .`, or recalibrate with `talks eval tests/data/real/questions.jsonl "
+            "--corpus tests/data/real/corpus --split cal --k 3 --sweep --write`."
         ) from exc
 
 
 def _calibrated(name: str) -> float:
     return float(calibration().thresholds[name])
+
+
+def confidence_models() -> ConfidenceModels:
+    """The fitted abstention models shipped with the package."""
+    return calibration().confidence
 
 
 class _Stage(BaseModel):
@@ -82,16 +90,20 @@ class ScoringParams(_Stage):
 
 
 class GateThresholds(_Stage):
-    """Whether the sources answer. min_score and confident_score are all-MiniLM-L6-v2
-    cosines, ml_min_score a multilingual-e5 cosine, rerank_min_score a cross-encoder logit;
-    defaults from calibration.json."""
+    """Whether the sources answer, and what else may be quoted; defaults from calibration.json.
+    min_confidence and ml_min_confidence are the operating points of the confidence models
+    (the probability that an answer is right, English and Ukrainian/Russian questions);
+    rerank_min_score is the cross-encoder logit from which its pick is the answer; min_score
+    (all-MiniLM-L6-v2) and ml_min_score (multilingual-e5) are cosine floors for further quotes."""
 
-    min_score: float = Field(default=_calibrated("min_score"), ge=-1, le=1)
-    confident_score: float = Field(default=_calibrated("confident_score"), ge=-1, le=1)
-    # Between min_score and confident_score, the best passage must hold at least this share of
-    # the question's IDF-weighted terms ("population of Ukraine" matches only "Ukraine").
-    min_coverage: float = Field(default=_calibrated("min_coverage"), ge=0, le=1)
+    min_confidence: float = Field(
+        default_factory=lambda: confidence_models().english.threshold, ge=0, le=1
+    )
+    ml_min_confidence: float = Field(
+        default_factory=lambda: confidence_models().multilingual.threshold, ge=0, le=1
+    )
     rerank_min_score: float = Field(default=_calibrated("rerank_min_score"), ge=-20, le=20)
+    min_score: float = Field(default=_calibrated("min_score"), ge=-1, le=1)
     ml_min_score: float = Field(default=_calibrated("ml_min_score"), ge=-1, le=1)
 
 

@@ -1,7 +1,7 @@
 """answer(): the stages in order, each a function of the one before.
 
-analyze → gather → combine → keep_statements → require_names → read_windows → defining →
-per_passage → trace → gate → compose.
+analyze → gather → combine → keep_statements → prefer_names → prefer_dates → read_windows →
+defining → per_passage → trace → gate → compose.
 """
 
 from __future__ import annotations
@@ -28,23 +28,33 @@ class Ranked:
     trace: Trace
 
 
-def rank(question: str, engine: Engine, params: AnswerParams) -> Ranked:
-    """Every stage before the gate. Raises QuestionError on bad input."""
-    query = analyze(question, engine, params)
+def rank(
+    question: str, engine: Engine, params: AnswerParams, language: str | None = None
+) -> Ranked:
+    """Every stage before the gate. `language` is the user's (Telegram's language code, uk or
+    ru), which decides between Ukrainian and Russian when the letters do not. Raises
+    QuestionError on bad input."""
+    query = analyze(question, engine, params, language)
     cands = gather(engine, query, params)
     cands = scoring.combine(cands, query, params)
     cands = scoring.keep_statements(cands)
-    cands = scoring.require_names(cands, query, engine)
+    cands = scoring.prefer_names(cands, query, engine)
+    cands = scoring.prefer_dates(cands, query, engine)
     cands = rerank.read_windows(cands, query, engine, params)
     cands = scoring.defining(cands, query)
     cands = scoring.per_passage(cands, engine)
-    return Ranked(query, cands, trace(cands, query, engine))
+    return Ranked(query, cands, trace(cands, query, engine, params))
 
 
-def answer(question: str, engine: Engine, params: AnswerParams | None = None) -> Answer:
-    """Answer from the index, or say the sources do not cover it. Raises QuestionError on bad
-    input."""
+def answer(
+    question: str,
+    engine: Engine,
+    params: AnswerParams | None = None,
+    language: str | None = None,
+) -> Answer:
+    """Answer from the index, or say the sources do not cover it. `language`: the user's
+    (see rank). Raises QuestionError on bad input."""
     params = params or AnswerParams()
-    ranked = rank(question, engine, params)
+    ranked = rank(question, engine, params, language)
     route = gate(ranked.trace, params.gate)
     return compose(ranked.candidates, ranked.query, engine, params, route)

@@ -6,9 +6,14 @@ from dataclasses import dataclass
 
 from index.engine import Engine
 from index.errors import QuestionError
+from index.text.dates import DateSpan, dates_named
 from index.text.language import is_latin, question_language
 from index.text.names import defined_names, numbers_in, question_names
-from index.text.tokens import WORD, content_terms, term_list
+from index.text.outlets import outlets_named, without_outlets
+from index.text.places import same_place
+from index.text.stem import stem
+from index.text.tokens import STOPWORDS, WORD, content_terms, term_list
+from index.text.translit import latin_keys
 
 from .params import AnswerParams
 
@@ -49,18 +54,27 @@ class Query:
     terms: frozenset[str]  # content terms, for the lexical share (English questions)
     term_list: tuple[str, ...]  # the same with repeats, for BM25
     asked: tuple[str, ...]  # "who is Medinsky?": the names asked about
+    outlet: str | None = None  # "according to TASS": the outlet (of the corpus) asked about
+    dates: DateSpan | None = None  # "in March": when the articles asked about were published
 
 
-def analyze(question: str, engine: Engine, params: AnswerParams) -> Query:
-    """Validate, detect the language, correct spelling, find the names and numbers asked about."""
+def analyze(
+    question: str, engine: Engine, params: AnswerParams, language_hint: str | None = None
+) -> Query:
+    """Validate, detect the language (the user's own, `language_hint`, decides between
+    Ukrainian and Russian when the letters do not), read the outlet and dates it names,
+    correct spelling, find the names and numbers asked about."""
     text = validate_question(question, params.max_question_chars)
-    language = question_language(text)
+    language = question_language(text, language_hint)
+    outlet = next((o for o, _ in outlets_named(text) if o in engine.outlets), None)
+    stripped = without_outlets(text, frozenset(engine.outlets))
+    dates = dates_named(text, engine.newest_or_today())
     multilingual = (
         language != "en" and params.retrieval.multilingual and engine.multilingual is not None
     )
     if multilingual:
-        return _multilingual_query(text, language, engine)
-    searched = engine.corrector.correct(text)  # misspelled names → the corpus's spelling
+        return _multilingual_query(text, stripped, language, engine, outlet, dates)
+    searched = engine.corrector.correct(stripped)  # misspelled names → the corpus's spelling
     return Query(
         text=text,
         searched=searched,
@@ -71,26 +85,62 @@ def analyze(question: str, engine: Engine, params: AnswerParams) -> Query:
         numbers=frozenset(numbers_in(searched)),
         unknown=tuple(engine.lexicon.unknown_names(searched)),
         terms=frozenset(content_terms(searched)),
-        term_list=tuple(term_list(searched)),
+        term_list=tuple(term_list(searched)) + _place_terms(searched),
         asked=tuple(defined_names(searched, engine.lexicon.proper)),
+        outlet=outlet,
+        dates=dates,
     )
 
 
-def _multilingual_query(text: str, language: str, engine: Engine) -> Query:
-    """A Ukrainian or Russian question: terms do not cross languages and the corpus's names are
-    spelt in another script, but names written in Latin letters ("Brent", "NATO") and numbers
-    are checked against the articles as for English questions."""
-    names = tuple(w for w in question_names(text) if is_latin(w))
+def _place_terms(text: str) -> tuple[str, ...]:
+    """BM25 terms for the other words of the countries the question names: "Irish" also
+    searches "ireland", "Kyiv" also "ukrain"."""
+    own = set(term_list(text))
+    extra: list[str] = []
+    for word in question_names(text):
+        for alt in sorted(same_place(word)):
+            if " " not in alt and "." not in alt and len(alt) >= 3 and alt not in STOPWORDS:
+                extra.append(stem(alt))
+    return tuple(dict.fromkeys(t for t in extra if t not in own))
+
+
+def _multilingual_query(
+    text: str,
+    stripped: str,
+    language: str,
+    engine: Engine,
+    outlet: str | None,
+    dates: DateSpan | None,
+) -> Query:
+    """A Ukrainian or Russian question: terms do not cross languages, but its names do. Names
+    in Latin letters ("Brent", "NATO") are checked as for English questions; Cyrillic ones are
+    transliterated and found in the corpus's Latin words by a spelling-blind key ("Лаврова" →
+    "lavrov"), then checked and searched (BM25) by those words. A Cyrillic name found in no
+    article is unknown."""
+    latin = [w for w in question_names(stripped) if is_latin(w)]
+    found: list[str] = []
+    unknown = [w for w in latin if not engine.lexicon.known(w)]
+    for word in question_names(stripped):
+        if is_latin(word):
+            continue
+        matches = engine.lexicon.latin_matches(latin_keys(word, language))
+        if matches:
+            found.append(matches[0])
+        else:
+            unknown.append(word)
+    names = tuple(dict.fromkeys([*latin, *found]))
     return Query(
         text=text,
-        searched=text,
+        searched=stripped,
         language=language,
         latin=is_latin(text),
         multilingual=True,
         names=names,
-        numbers=frozenset(numbers_in(text)),
-        unknown=tuple(w for w in names if not engine.lexicon.known(w)),
+        numbers=frozenset(numbers_in(stripped)),
+        unknown=tuple(unknown),
         terms=frozenset(),
-        term_list=(),
+        term_list=tuple(stem(w.lower()) for w in names),
         asked=(),
+        outlet=outlet,
+        dates=dates,
     )

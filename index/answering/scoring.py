@@ -53,10 +53,12 @@ def keep_statements(cands: Candidates) -> Candidates:
     return cands.with_(order=kept or cands.order)
 
 
-def require_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
+def prefer_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
     """A sentence from an article that never mentions a (rare) name or number the question asks
-    about cannot answer it: "How many were swapped on Easter?" is not answered from the May
-    swap. Such rows drop out; if none is left, nothing answers (and `missing` says why)."""
+    about is unlikely to answer it: "How many were swapped on Easter?" is not answered from the
+    May swap. Rows from articles that mention them all come first and the others drop out; if
+    no article mentions them all, the rows stay and `missing` says what the best one lacks (the
+    gate weighs it)."""
     if not cands.order or not (query.names or query.numbers):
         return cands
     missing: dict[str, list[str]] = {}
@@ -69,7 +71,27 @@ def require_names(cands: Candidates, query: Query, engine: Engine) -> Candidates
     kept = tuple(i for i in cands.order if not missing[cands.article[i]])
     if kept:
         return cands.with_(order=kept)
-    return cands.with_(order=(), missing=tuple(missing[cands.article[cands.order[0]]]))
+    return cands.with_(missing=tuple(missing[cands.article[cands.order[0]]]))
+
+
+DATE_SLACK_DAYS = 3  # news of a day's events is published up to a few days later
+
+
+def prefer_dates(cands: Candidates, query: Query, engine: Engine) -> Candidates:
+    """ "What happened on February 23?", "in March": rows from articles published then (or up
+    to DATE_SLACK_DAYS later) come first; if there are none, nothing is reordered and the gate
+    is told (date_mismatch)."""
+    if query.dates is None or not cands.order:
+        return cands
+    within = {
+        a: query.dates.holds(engine.articles[a].published, DATE_SLACK_DAYS)
+        for a in set(cands.article)
+    }
+    first = tuple(i for i in cands.order if within[cands.article[i]])
+    if not first:
+        return cands.with_(date_mismatch=True)
+    rest = tuple(i for i in cands.order if not within[cands.article[i]])
+    return cands.with_(order=first + rest)
 
 
 def defining(cands: Candidates, query: Query) -> Candidates:
