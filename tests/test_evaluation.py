@@ -11,6 +11,7 @@ from index.answering import AnswerParams
 from index.evaluation import EvalFileError, evaluate, read_questions
 
 from .conftest import DEV_QUESTIONS
+from .fakes import fake_confidence
 from .helpers import run, where
 
 EVAL_SET = Path(__file__).resolve().parent / "data" / "eval" / "questions.jsonl"
@@ -106,12 +107,7 @@ def test_retrieval_modes_rank_passages(seed_engine) -> None:
 
 def test_fake_evaluation_counts_hits_and_abstentions(fake_engine) -> None:
     params = AnswerParams(
-        gate={
-            "min_score": 0.3,
-            "confident_score": 0.5,
-            "min_coverage": 0.6,
-            "rerank_min_score": 2.0,
-        }
+        gate={"min_score": 0.3, "rerank_min_score": 2.0, "confidence": fake_confidence()}
     )
     questions = [
         {

@@ -24,9 +24,11 @@ from index.errors import IndexBusyError
 from index.store import read_manifest
 
 from .conftest import SEED_CORPUS, TEST_CORPUS, dev_questions
-from .fakes import fake_models
+from .fakes import fake_confidence, fake_models
 
-FAKE = AnswerParams(gate={"min_score": 0.3, "confident_score": 0.5, "rerank_min_score": 2.0})
+FAKE = AnswerParams(
+    gate={"min_score": 0.3, "rerank_min_score": 2.0, "confidence": fake_confidence()}
+)
 PRISONERS = "2025-05-16-prisoner-exchange.md"
 QUESTION = "How many prisoners of war will be exchanged?"
 TALKS = shutil.which("talks")

@@ -14,7 +14,8 @@ from index.answering import AnswerParams, GateThresholds
 from index.answering.params import CalibrationRecord, calibration
 from index.encoders import ModelLoader
 
-from .conftest import EVAL_QUESTIONS, ROOT
+from .conftest import REAL_QUESTIONS, ROOT
+from .fakes import fake_confidence
 
 
 def test_stages_and_changes() -> None:
@@ -35,39 +36,53 @@ def test_stages_and_changes() -> None:
 
 def test_gate_defaults_are_the_calibration_file() -> None:
     record = calibration()
-    assert GateThresholds().model_dump() == record.thresholds
+    gate = GateThresholds()
+    for name, value in record.thresholds.items():
+        assert getattr(gate, name) == value
+    models = gate.models()
+    assert models == record.confidence
+    assert gate.operating_point(False) == models.english.threshold
+    assert gate.operating_point(True) == models.multilingual.threshold
+    for model in (models.english, models.multilingual):
+        assert len(model.features) == len(model.coef) == len(model.mean) == len(model.scale)
+        assert 0 < model.threshold < 1
 
 
-def test_calibration_file_matches_the_models_and_the_eval_set() -> None:
-    """calibration.json must have been made with the models this code answers with, on the
-    eval set as it is now; if not, recalibrate with `talks eval tests/data/eval/questions.jsonl
-    --corpus tests/data/eval/corpus --k 3 --sweep --write`."""
+def test_calibration_file_matches_the_models_and_the_labelled_set() -> None:
+    """calibration.json must have been fitted with the models this code answers with, on the
+    calibration part of the real-article set as it is now; if not, refit with `talks eval
+    tests/data/real/questions.jsonl --corpus tests/data/real/corpus --split cal --k 3 --sweep
+    --write`."""
     record = calibration()
-    assert record.models == ModelLoader().identities(), "models changed: recalibrate"
-    digest = hashlib.sha256(EVAL_QUESTIONS.read_bytes()).hexdigest()
-    assert record.eval_set["sha256"] == digest, "the eval set changed: recalibrate"
-    assert record.eval_set["path"] == EVAL_QUESTIONS.relative_to(ROOT).as_posix()
-    assert record.eval_set["questions"] == sum(1 for line in EVAL_QUESTIONS.open() if line.strip())
-    assert set(record.results) == {"english", "english, cross-encoder", "multilingual"}
+    assert record.models == ModelLoader().identities(), "models changed: refit"
+    digest = hashlib.sha256(REAL_QUESTIONS.read_bytes()).hexdigest()
+    assert record.eval_set["sha256"] == digest, "the labelled set changed: refit"
+    assert record.eval_set["path"] == REAL_QUESTIONS.relative_to(ROOT).as_posix()
+    assert record.eval_set["split"] == "cal"
+    cal = [line for line in REAL_QUESTIONS.open(encoding="utf-8") if '"split": "cal"' in line]
+    assert record.eval_set["questions"] == len(cal)
+    assert set(record.results) == {"english", "multilingual"}
 
 
 def test_write_calibration_round_trip(fake_engine, tmp_path: Path) -> None:
-    from index.calibration import Calibration, write_calibration
+    from index.calibration import Calibration, Fit, write_calibration
 
-    chosen = {
-        "english": Calibration(
-            {"min_score": 0.3, "confident_score": 0.5, "min_coverage": 0.6}, 4, 5, 2, 2, 3
-        ),
-        "multilingual": Calibration({"ml_min_score": 0.72}, 1, 1, 1, 1, 1),
-    }
+    models = fake_confidence()
+    chosen = Calibration(
+        rerank_min_score=1.5,
+        english=Fit(models.english, 5, 2, 4, 1, 2, 0.9),
+        multilingual=Fit(models.multilingual, 1, 1, 1, 0, 1, 0.8),
+    )
     questions_file = tmp_path / "q.jsonl"
-    questions_file.write_text('{"q": "Хто?", "expect": []}\n', encoding="utf-8")
+    questions_file.write_text('{"q": "Хто?", "expect": [], "split": "cal"}\n', encoding="utf-8")
     target = write_calibration(
-        chosen, GateThresholds(), questions_file, [{}], 3, fake_engine, tmp_path / "c.json"
+        chosen, questions_file, "cal", [{}], 3, fake_engine, tmp_path / "c.json"
     )
     record = CalibrationRecord.model_validate(json.loads(target.read_text(encoding="utf-8")))
-    assert record.thresholds["min_score"] == 0.3 and record.thresholds["ml_min_score"] == 0.72
-    assert record.thresholds["rerank_min_score"] == GateThresholds().rerank_min_score  # kept
+    assert record.confidence == models
+    assert record.thresholds["rerank_min_score"] == 1.5
+    assert record.thresholds["min_score"] == GateThresholds().min_score  # kept
     assert record.models == fake_engine.models.identities()
     assert record.eval_set["sha256"] == hashlib.sha256(questions_file.read_bytes()).hexdigest()
-    assert "hit@k 4/5" in record.results["english"]
+    assert record.eval_set["split"] == "cal"
+    assert "4/5 answerable answered right (1 wrong)" in record.results["english"]

@@ -167,12 +167,24 @@ def test_aliases_and_dictionary_are_data() -> None:
         ("Who leads the delegation?", "en"),
         ("Хто очолює делегацію України?", "uk"),  # і, ї, є, ґ
         ("Кто возглавляет делегацию Украины?", "ru"),
-        ("Що сказав Зеленський?", "ru"),  # known limit: no Ukrainian-only letter
+        ("Що сказав Зеленський?", "uk"),  # no Ukrainian-only letter: its function words
+        ("Коли почалися переговори?", "uk"),
+        ("Где прошли переговоры", "ru"),
+        ("Кто возглавляет делегацию?", "ru"),
         ("12345", "en"),
     ],
 )
 def test_question_language(question: str, language: str) -> None:
     assert question_language(question) == language
+
+
+def test_the_users_language_decides_what_the_letters_do_not() -> None:
+    assert question_language("Шмигаль", "uk") == "uk"  # a name alone: no clue in the text
+    assert question_language("Шмигаль", "ru") == "ru"
+    assert question_language("Шмигаль") == "ru"
+    assert question_language("Хто очолює делегацію?", "ru") == "uk"  # the letters win
+    assert question_language("Кто возглавляет делегацию?", "uk") == "ru"  # the words win
+    assert question_language("who leads", "uk") == "en"
 
 
 def test_script() -> None:

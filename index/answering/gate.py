@@ -14,8 +14,8 @@ from index.text.expected import expected_kind, offers
 from index.text.tokens import content_terms
 
 from .candidates import Candidates
-from .confidence import ConfidenceModels, features
-from .params import AnswerParams, GateThresholds, confidence_models
+from .confidence import ConfidenceModels
+from .params import AnswerParams, GateThresholds
 from .query import Query
 
 Route = Literal["rerank", "plain", "multilingual", "define"]
@@ -135,19 +135,44 @@ def _rank(order: tuple[int, ...], passage: int) -> int:
     return order.index(passage) if passage in order else 50
 
 
+NO_RERANK = -12.0  # the cross-encoder's logit when it read nothing (below any it gives)
+
+
+def features(trace: Trace) -> dict[str, float]:
+    """Every signal as a number (both models pick theirs by name)."""
+    expects_unmet = trace.expects is not None and not trace.offers
+    return {
+        "rerank": trace.best_rerank if trace.best_rerank is not None else NO_RERANK,
+        "rerank_margin": min(trace.rerank_margin, 8.0),
+        "relevance": trace.relevance,
+        "passage_relevance": trace.passage_relevance,
+        "cosine_margin": trace.cosine_margin,
+        "coverage": trace.coverage,
+        "lexical": trace.lexical,
+        "dense_top": 1.0 / (1 + trace.dense_rank),
+        "lexical_top": 1.0 / (1 + trace.lexical_rank),
+        "missing": float(len(trace.missing)),
+        "missing_share": len(trace.missing) / max(1, trace.names),
+        "unknown": float(len(trace.unknown)),
+        "expects_unmet": float(expects_unmet),
+        "defines": float(trace.defines),
+        "outlet": float(trace.outlet),
+        "date_mismatch": float(trace.date_mismatch),
+    }
+
+
 def confidence_of(trace: Trace, models: ConfidenceModels) -> float:
     """The probability that the route's answer is right (0 when there is none)."""
     if trace.empty or trace.route is None:
         return 0.0
-    return models.of(trace).probability(features(trace))
+    return models.of(trace.multilingual).probability(features(trace))
 
 
-def gate(trace: Trace, thresholds: GateThresholds, models: ConfidenceModels | None = None) -> Route | None:
+def gate(trace: Trace, thresholds: GateThresholds) -> Route | None:
     """The route that answers, or None if the sources do not: the confidence model's
-    probability that the answer is right against the operating point (min_confidence for
-    English questions, ml_min_confidence for Ukrainian and Russian ones)."""
-    models = models or confidence_models()
-    cut = thresholds.ml_min_confidence if trace.multilingual else thresholds.min_confidence
-    if trace.route is None or confidence_of(trace, models) < cut:
+    probability that the answer is right against the operating point (the model's own unless
+    min_confidence, for English questions, or ml_min_confidence is set)."""
+    cut = thresholds.operating_point(trace.multilingual)
+    if trace.route is None or confidence_of(trace, thresholds.models()) < cut:
         return None
     return trace.route

@@ -96,15 +96,24 @@ class GateThresholds(_Stage):
     rerank_min_score is the cross-encoder logit from which its pick is the answer; min_score
     (all-MiniLM-L6-v2) and ml_min_score (multilingual-e5) are cosine floors for further quotes."""
 
-    min_confidence: float = Field(
-        default_factory=lambda: confidence_models().english.threshold, ge=0, le=1
-    )
-    ml_min_confidence: float = Field(
-        default_factory=lambda: confidence_models().multilingual.threshold, ge=0, le=1
-    )
+    # None: the operating point the model was fitted with
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    ml_min_confidence: float | None = Field(default=None, ge=0, le=1)
     rerank_min_score: float = Field(default=_calibrated("rerank_min_score"), ge=-20, le=20)
     min_score: float = Field(default=_calibrated("min_score"), ge=-1, le=1)
     ml_min_score: float = Field(default=_calibrated("ml_min_score"), ge=-1, le=1)
+    # The fitted models themselves (None: calibration.json's); tests give their own.
+    confidence: ConfidenceModels | None = None
+
+    def models(self) -> ConfidenceModels:
+        return self.confidence or confidence_models()
+
+    def operating_point(self, multilingual: bool) -> float:
+        chosen = self.ml_min_confidence if multilingual else self.min_confidence
+        if chosen is not None:
+            return chosen
+        models = self.models()
+        return (models.multilingual if multilingual else models.english).threshold
 
 
 class QuoteParams(_Stage):
