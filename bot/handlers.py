@@ -124,7 +124,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     engine = state.engine  # one engine for the whole question, even if it is swapped meanwhile
-    result = await asyncio.to_thread(answer, text, engine, state.params)
+    result = await asyncio.to_thread(answer, text, engine, state.params, user_language(update))
     if result.answered:
         state.answered += 1
     else:
@@ -188,7 +188,9 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], cache_time=0)
         log.info("inline question refused: %s", exc)
         return
-    result = await asyncio.to_thread(answer, text, state.engine, state.params)
+    result = await asyncio.to_thread(
+        answer, text, state.engine, state.params, user_language(update)
+    )
     result = result.model_copy(update={"quotes": result.quotes[: state.shown_quotes]})
     message = formatting.pack(formatting.answer_blocks(result))[0]
     result_id = hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -6,10 +6,10 @@ for Ukrainian/Russian questions separately:
 - rerank_min_score, the logit from which the cross-encoder's pick is the answer, is the grid
   point under which the most answerable questions get a right answer;
 - a logistic regression (scikit-learn) over the Trace's features predicts "the answer is
-  right"; its operating point is chosen on out-of-fold probabilities (5 folds), so the figures
-  reported are not the fit's own, as the threshold that maximises
-  right answers − WRONG_ANSWER_COST × wrong answers (a wrong answer, or any answer to a question
-  the sources do not answer, costs more than a decline).
+  right"; its L2 penalty and operating point are chosen on out-of-fold probabilities (5 folds),
+  so the figures reported are not the fit's own: the threshold maximises right answers −
+  WRONG_ANSWER_COST × wrong answers (a wrong answer, or any answer to a question the sources
+  do not answer, costs more than a decline).
 The result is stored in calibration.json, stamped with the set's hash and the models."""
 
 from __future__ import annotations
@@ -34,15 +34,18 @@ WRONG_ANSWER_COST = 2.0
 ENGLISH_FEATURES = (
     "rerank", "rerank_margin", "relevance", "passage_relevance", "cosine_margin", "coverage",
     "lexical", "dense_top", "lexical_top", "missing", "missing_share", "unknown",
-    "expects_unmet", "defines", "outlet", "date_mismatch",
+    "expects_unmet", "expects_unmet_sentence", "defines", "outlet", "date_mismatch",
+    "plain_relevance",
 )  # fmt: skip
 MULTILINGUAL_FEATURES = (
     "relevance", "passage_relevance", "cosine_margin", "dense_top", "lexical_top", "missing",
-    "missing_share", "unknown", "expects_unmet", "outlet", "date_mismatch",
+    "missing_share", "unknown", "expects_unmet", "expects_unmet_sentence", "outlet",
+    "date_mismatch", "names_found",
 )  # fmt: skip
 RERANK_GRID = [round(-4.0 + 0.5 * i, 2) for i in range(21)] + [20.0]  # -4 … 6, and off
 FOLDS = 5
-REGULARISATION = 1.0  # scikit-learn's C: the inverse of the L2 penalty
+# scikit-learn's C (the inverse of the L2 penalty): the one whose out-of-fold gain is best
+REGULARISATION_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 
 
 @dataclass
@@ -56,10 +59,12 @@ class Fit:
     wrong: int  # answerable questions answered wrongly
     declined: int  # unanswerable questions declined
     auc: float  # out of fold: right answers against everything else
+    regularisation: float = 1.0
 
     def to_text(self) -> str:
         return (
-            f"threshold {self.model.threshold:.3f}: out of fold, {self.right}/{self.answerable} "
+            f"threshold {self.model.threshold:.3f} (C {self.regularisation:g}): out of fold, "
+            f"{self.right}/{self.answerable} "
             f"answerable answered right ({self.wrong} wrong), {self.declined}/"
             f"{self.unanswerable} unanswerable declined; AUC {self.auc:.3f}"
         )
@@ -113,9 +118,10 @@ def _choose_switch(
 
 
 def _fit(rows: list[dict[str, float]], labels: list[int], answerable: list[bool], names) -> Fit:
+    """The logistic regression on standardised features, its C and operating point chosen on
+    out-of-fold probabilities (5 folds, stratified)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
 
     x = np.array([[row[n] for n in names] for row in rows], dtype=np.float64)
     y = np.array(labels, dtype=np.int64)
@@ -128,11 +134,13 @@ def _fit(rows: list[dict[str, float]], labels: list[int], answerable: list[bool]
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
-    oof = np.zeros(len(y))
-    for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(z, y):
-        fold = LogisticRegression(C=REGULARISATION, max_iter=1000).fit(z[train], y[train])
-        oof[test] = fold.predict_proba(z[test])[:, 1]
-    final = LogisticRegression(C=REGULARISATION, max_iter=1000).fit(z, y)
+    best = max(
+        ((_gain(oof, y, _operating_point(oof, y)), c, oof) for c in REGULARISATION_GRID
+         for oof in [_out_of_fold(z, y, c)]),
+        key=lambda t: t[0],
+    )  # fmt: skip
+    _, c, oof = best
+    final = LogisticRegression(C=c, max_iter=1000).fit(z, y)
     threshold = _operating_point(oof, y)
     answered = oof >= threshold
     is_answerable = np.array(answerable)
@@ -152,21 +160,35 @@ def _fit(rows: list[dict[str, float]], labels: list[int], answerable: list[bool]
         wrong=int((answered & (y == 0) & is_answerable).sum()),
         declined=int((~answered & ~is_answerable).sum()),
         auc=float(roc_auc_score(y, oof)),
+        regularisation=c,
     )
+
+
+def _out_of_fold(z: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    oof = np.zeros(len(y))
+    for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(z, y):
+        fold = LogisticRegression(C=c, max_iter=1000).fit(z[train], y[train])
+        oof[test] = fold.predict_proba(z[test])[:, 1]
+    return oof
+
+
+def _gain(probabilities: np.ndarray, labels: np.ndarray, cut: float) -> float:
+    answered = probabilities >= cut
+    right = (answered & (labels == 1)).sum()
+    return float(right - WRONG_ANSWER_COST * (answered & (labels == 0)).sum())
 
 
 def _operating_point(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The cut that maximises right − WRONG_ANSWER_COST × wrong answers; among equal cuts, the
     middle of the two probabilities it falls between."""
-    cuts = np.unique(probabilities)
     best, best_gain = 1.0, 0.0
-    for cut in cuts:
-        answered = probabilities >= cut
-        gain = (answered & (labels == 1)).sum() - WRONG_ANSWER_COST * (
-            answered & (labels == 0)
-        ).sum()
+    for cut in np.unique(probabilities):
+        gain = _gain(probabilities, labels, float(cut))
         if gain > best_gain:
-            best, best_gain = float(cut), float(gain)
+            best, best_gain = float(cut), gain
     below = probabilities[probabilities < best]
     return (best + float(below.max())) / 2 if below.size else best
 

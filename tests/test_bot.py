@@ -460,6 +460,15 @@ async def test_ukrainian_and_russian_questions_in_chat(tg, bot) -> None:
     assert call.result["text"].startswith("Этого нет в моих источниках")
 
 
+async def test_the_users_language_settles_ukrainian_or_russian(tg, bot) -> None:
+    """A Cyrillic name alone says nothing about the language: the reply follows the user's
+    Telegram language."""
+    for code, opening in (("uk", "Цього немає в моїх джерелах"), ("ru", "Этого нет в моих")):
+        msg = tg.push_text("Шмигаль?", user=tg.make_user("Олег", language_code=code))
+        call = await reply_to(tg, msg)
+        assert call.result["text"].startswith(opening), (code, call.result["text"])
+
+
 async def test_help_follows_the_users_telegram_language(tg, bot) -> None:
     msg = tg.push_text("/start", user=tg.make_user("Олег", language_code="uk"))
     call = await reply_to(tg, msg)

@@ -258,6 +258,7 @@ def trace(**fields) -> Trace:
         defines=False,
         expects=None,
         offers=True,
+        offers_itself=True,
     )
     return Trace(**{**base, **fields})
 

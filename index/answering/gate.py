@@ -42,7 +42,8 @@ class Trace:
     lexical_rank: int  # … in the BM25 ranking alone
     defines: bool  # a sentence names everyone a "who is …?" asks about
     expects: str | None  # number, time, name, place: what the question asks for
-    offers: bool  # the answer's text holds that kind of thing beyond the question's words
+    offers: bool  # the answer's quoted text holds that kind of thing beyond the question's words
+    offers_itself: bool  # … the answer sentence itself does
     names: int = 0  # names and numbers the question asks about
     unknown: tuple[str, ...] = ()  # names the corpus never uses
     missing: tuple[str, ...] = ()  # names/numbers the answer's article lacks
@@ -91,7 +92,8 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
             latin=query.latin, candidates=0, route=None, relevance=-1.0, coverage=0.0,
             lexical=0.0, passage_relevance=-1.0, cosine_margin=0.0, best_rerank=None,
             rerank_margin=0.0, dense_rank=50, lexical_rank=50, defines=False,
-            expects=expected_kind(query.text), offers=False, names=len(query.names),
+            expects=expected_kind(query.text), offers=False, offers_itself=False,
+            names=len(query.names),
             unknown=query.unknown, outlet=query.outlet is not None,
         )  # fmt: skip
     passage = int(cands.passage[row])
@@ -123,6 +125,7 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
         defines=bool(cands.defining),
         expects=expected_kind(query.text),
         offers=offers(shown, expected_kind(query.text), query.text),
+        offers_itself=offers(cands.text[row], expected_kind(query.text), query.text),
         names=len(query.names) + len(query.numbers),
         unknown=query.unknown,
         missing=cands.missing,
@@ -155,7 +158,12 @@ def features(trace: Trace) -> dict[str, float]:
         "missing_share": len(trace.missing) / max(1, trace.names),
         "unknown": float(len(trace.unknown)),
         "expects_unmet": float(expects_unmet),
+        "expects_unmet_sentence": float(trace.expects is not None and not trace.offers_itself),
         "defines": float(trace.defines),
+        # the best-ranked sentence answers (the cross-encoder rated its pick too low): its
+        # cosine is then what speaks for it
+        "plain_relevance": trace.relevance if trace.route == "plain" else 0.0,
+        "names_found": float(trace.names - len(trace.missing)),
         "outlet": float(trace.outlet),
         "date_mismatch": float(trace.date_mismatch),
     }

@@ -8,12 +8,12 @@ from index.engine import Engine
 from index.errors import QuestionError
 from index.text.dates import DateSpan, dates_named
 from index.text.language import is_latin, question_language
-from index.text.names import defined_names, numbers_in, question_names
+from index.text.names import bare, defined_names, numbers_in, question_names
 from index.text.outlets import outlets_named, without_outlets
 from index.text.places import same_place
 from index.text.stem import stem
 from index.text.tokens import STOPWORDS, WORD, content_terms, term_list
-from index.text.translit import latin_keys
+from index.text.translit import exonym, latin_keys
 
 from .params import AnswerParams
 
@@ -123,12 +123,19 @@ def _multilingual_query(
     for word in question_names(stripped):
         if is_latin(word):
             continue
+        english = exonym(word)  # США → US, Киева → Kyiv (the corpus may say Kiev)
+        if english and engine.lexicon.known(english):
+            found.append(english.lower())
+            continue
         matches = engine.lexicon.latin_matches(latin_keys(word, language))
         if matches:
             found.append(matches[0])
         else:
             unknown.append(word)
     names = tuple(dict.fromkeys([*latin, *found]))
+    # BM25 reads the names that pick out few articles ("Lavrov", not "Russia" in a corpus on
+    # the talks): a name in most articles only adds noise to e5's ranking.
+    rare = [w for w in names if not engine.mentions.is_common(bare(w))]
     return Query(
         text=text,
         searched=stripped,
@@ -138,8 +145,8 @@ def _multilingual_query(
         names=names,
         numbers=frozenset(numbers_in(stripped)),
         unknown=tuple(unknown),
-        terms=frozenset(),
-        term_list=tuple(stem(w.lower()) for w in names),
+        terms=frozenset(stem(w.lower()) for w in names),
+        term_list=tuple(stem(w.lower()) for w in rare),
         asked=(),
         outlet=outlet,
         dates=dates,

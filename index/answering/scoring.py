@@ -17,7 +17,8 @@ from .query import Query
 def weights(query: Query, params: AnswerParams) -> tuple[float, float, float]:
     """(sentence cosine, passage cosine, lexical share) weights. Sentences are ranked with the
     signals their passages were retrieved with: dense only, BM25 and the question's words only,
-    or both; multilingual questions by e5's cosines alone (terms do not cross languages)."""
+    or both; multilingual questions by e5's cosines alone (ranking them also by the share of
+    the names they hold was tried, and picked the right sentence less often)."""
     s = params.scoring
     if query.multilingual or params.retrieval.mode == "dense":
         return s.sentence_weight, s.passage_weight, 0.0

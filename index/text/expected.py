@@ -14,8 +14,16 @@ _KINDS = (
     ("time", re.compile(
         r"(?i)\b(when|what (date|day|time|year|month)|how long|коли|когда|скільки часу|как долго)\b"
     )),
-    ("name", re.compile(r"(?i)(^|\W)(who|whom|whose|хто|кто|кого|кому|чий|чей)(\W|$)")),
-    ("place", re.compile(r"(?i)\b(where|in which (city|country|town|place)|де|где|куди|куда)\b")),
+    ("place", re.compile(
+        r"(?i)\b(where|(which|what) ([\w-]+ )?(city|cities|country|countries|town|towns|village|port|"
+        r"building|hotel|region|province|venue|capital)|де|где|куди|куда)\b"
+    )),
+    ("name", re.compile(
+        r"(?i)(^|\W)(who|whom|whose|хто|кто|кого|кому|чий|чей|what (is|was|were|are) the names? of|"
+        r"(which|what) ([\w-]+ )?(official|officials|minister|commander|leader|experts?|compan(y|ies)|"
+        r"organi[sz]ations?|charity|group|party|newspaper|agency|diplomat|envoy|general|"
+        r"president|journalist|lawyer|bank|firm|body|resolution|channel|state|states))(\W|$)"
+    )),
 )
 _NUMBER = re.compile(
     r"\d|\b(" + "|".join(list(NUMBER_WORDS.values())[1:]) + r"|hundred|thousand|million|billion|"
