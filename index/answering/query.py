@@ -10,7 +10,7 @@ from index.text.dates import DateSpan, dates_named
 from index.text.language import is_latin, question_language
 from index.text.names import bare, defined_names, numbers_in, question_names
 from index.text.outlets import outlets_named, without_outlets
-from index.text.places import same_place
+from index.text.places import same_place, with_countries
 from index.text.stem import stem
 from index.text.tokens import STOPWORDS, WORD, content_terms, term_list
 from index.text.translit import exonym, latin_keys
@@ -74,7 +74,8 @@ def analyze(
     )
     if multilingual:
         return _multilingual_query(text, stripped, language, engine, outlet, dates)
-    searched = engine.corrector.correct(stripped)  # misspelled names → the corpus's spelling
+    # misspelled names → the corpus's spelling; "Kyiv" also read as "Ukraine"
+    searched = with_countries(engine.corrector.correct(stripped))
     return Query(
         text=text,
         searched=searched,
