@@ -126,6 +126,16 @@ def _eval_command(sub) -> None:
         "--split", help="only the questions of this part of the file (its 'split' field: cal, test)"
     )
     p.add_argument(
+        "--also",
+        nargs=2,
+        action="append",
+        type=Path,
+        default=[],
+        metavar=("FILE.jsonl", "INDEX_DIR"),
+        help="with --sweep: fit on this labelled file too, answered from its own index "
+        "(repeatable)",
+    )
+    p.add_argument(
         "--sweep",
         action="store_true",
         help="fit the abstention model on this labelled set (use --split cal)",
@@ -235,14 +245,20 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
 
 def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> int:
     from index.calibration import calibrate, calibration_text, write_calibration
+    from index.engine import open_engine
+    from index.evaluation import read_questions
 
-    chosen = calibrate(questions, engine, params, k=args.k)
+    also = [(read_questions(file), open_engine(index, engine.models)) for file, index in args.also]
+    chosen = calibrate(questions, engine, params, k=args.k, also=also)
     if args.json:
         print(json.dumps(asdict(chosen)))
     else:
         print(calibration_text(chosen))
     if args.write:
-        path = write_calibration(chosen, args.file, args.split, questions, args.k, engine)
+        counts = [(file, len(items)) for (file, _), (items, _) in zip(args.also, also, strict=True)]
+        path = write_calibration(
+            chosen, args.file, args.split, questions, args.k, engine, also=counts
+        )
         print(f"talks: wrote the fitted gate to {path}", file=sys.stderr)
     return 0
 

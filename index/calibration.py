@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,9 @@ ENGLISH_FEATURES = (
     "expects_unmet", "expects_unmet_sentence", "defines", "outlet", "date_mismatch",
     "plain_relevance",
 )  # fmt: skip
+PLAIN_FEATURES = tuple(
+    n for n in ENGLISH_FEATURES if n not in ("rerank", "rerank_margin", "plain_relevance")
+)  # English without the cross-encoder
 MULTILINGUAL_FEATURES = (
     "relevance", "passage_relevance", "cosine_margin", "dense_top", "lexical_top", "missing",
     "missing_share", "unknown", "expects_unmet", "expects_unmet_sentence", "outlet",
@@ -74,16 +78,20 @@ class Fit:
 class Calibration:
     rerank_min_score: float
     english: Fit
+    english_plain: Fit
     multilingual: Fit
 
+    def fits(self) -> dict[str, Fit]:
+        return {
+            "english": self.english,
+            "english_plain": self.english_plain,
+            "multilingual": self.multilingual,
+        }
+
     def to_text(self) -> str:
-        return "\n".join(
-            [
-                f"rerank_min_score {self.rerank_min_score:g}",
-                f"english: {self.english.to_text()}",
-                f"multilingual: {self.multilingual.to_text()}",
-            ]
-        )
+        lines = [f"rerank_min_score {self.rerank_min_score:g}"]
+        lines += [f"{name}: {fit.to_text()}" for name, fit in self.fits().items()]
+        return "\n".join(lines)
 
 
 def _judge(
@@ -100,7 +108,7 @@ def _judge(
 
 
 def _choose_switch(
-    ranked: list[Ranked], items: list[dict], engine: Engine, params: AnswerParams, k: int
+    ranked: list[Ranked], items: list[dict], engines: list[Engine], params: AnswerParams, k: int
 ) -> float:
     """The rerank_min_score under which most answerable English questions get a right answer
     (ties: the lowest)."""
@@ -108,10 +116,10 @@ def _choose_switch(
     english = [n for n, r in enumerate(ranked) if not r.trace.multilingual and items[n]["expect"]]
     for value in RERANK_GRID:
         p = params.with_changes(gate={"rerank_min_score": value})
-        right = sum(
-            _judge(ranked[n], items[n], engine, p, k, route_of(ranked[n].candidates, ranked[n].query, p))
-            for n in english
-        )
+        right = 0
+        for n in english:
+            route = route_of(ranked[n].candidates, ranked[n].query, p)
+            right += _judge(ranked[n], items[n], engines[n], p, k, route)
         if right > best_right:
             best, best_right = value, right
     return best
@@ -194,28 +202,58 @@ def _operating_point(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 def calibrate(
-    questions: list[dict], engine: Engine, params: AnswerParams, k: int = 3
+    questions: list[dict],
+    engine: Engine,
+    params: AnswerParams,
+    k: int = 3,
+    also: Sequence[tuple[list[dict], Engine]] = (),
 ) -> Calibration:
-    """Choose rerank_min_score and fit both confidence models on the labelled questions."""
+    """Choose rerank_min_score and fit both confidence models on the labelled questions (and on
+    those of `also`, each set answered from its own index)."""
     params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
-    ranked = [rank(item["q"], engine, params) for item in questions]
-    switch = _choose_switch(ranked, questions, engine, params, k)
+    sets = [(questions, engine), *also]
+    questions = [item for items, _ in sets for item in items]
+    engines = [e for items, e in sets for _ in items]
+    ranked = [rank(item["q"], e, params) for item, e in zip(questions, engines, strict=True)]
+    switch = _choose_switch(ranked, questions, engines, params, k)
     params = params.with_changes(gate={"rerank_min_score": switch})
-    ranked = [Ranked(r.query, r.candidates, trace(r.candidates, r.query, engine, params)) for r in ranked]
-    labels = [int(_judge(r, item, engine, params, k)) for r, item in zip(ranked, questions, strict=True)]
-    fits = {}
-    for name, names, multilingual in (
-        ("english", ENGLISH_FEATURES, False),
-        ("multilingual", MULTILINGUAL_FEATURES, True),
-    ):
-        chosen = [n for n, r in enumerate(ranked) if r.trace.multilingual == multilingual]
-        fits[name] = _fit(
-            [features(ranked[n].trace) for n in chosen],
-            [labels[n] for n in chosen],
-            [bool(questions[n]["expect"]) for n in chosen],
-            names,
-        )
-    return Calibration(switch, fits["english"], fits["multilingual"])
+    ranked = [
+        Ranked(r.query, r.candidates, trace(r.candidates, r.query, e, params))
+        for r, e in zip(ranked, engines, strict=True)
+    ]
+    labels = [
+        int(_judge(r, item, e, params, k))
+        for r, item, e in zip(ranked, questions, engines, strict=True)
+    ]
+    english = [n for n, r in enumerate(ranked) if not r.trace.multilingual]
+    multilingual = [n for n, r in enumerate(ranked) if r.trace.multilingual]
+    fit = {
+        "english": _fit_cases(ranked, labels, questions, english, ENGLISH_FEATURES),
+        "multilingual": _fit_cases(ranked, labels, questions, multilingual, MULTILINGUAL_FEATURES),
+    }
+    # the same English questions without the cross-encoder (TALKS_SCORING__RERANK=false)
+    plain = params.with_changes(scoring={"rerank": False})
+    again = [rank(questions[n]["q"], engines[n], plain) for n in english]
+    again_labels = [
+        int(_judge(r, questions[n], engines[n], plain, k))
+        for r, n in zip(again, english, strict=True)
+    ]
+    fit["english_plain"] = _fit(
+        [features(r.trace) for r in again],
+        again_labels,
+        [bool(questions[n]["expect"]) for n in english],
+        PLAIN_FEATURES,
+    )
+    return Calibration(switch, fit["english"], fit["english_plain"], fit["multilingual"])
+
+
+def _fit_cases(ranked, labels, questions, chosen: list[int], names) -> Fit:
+    return _fit(
+        [features(ranked[n].trace) for n in chosen],
+        [labels[n] for n in chosen],
+        [bool(questions[n]["expect"]) for n in chosen],
+        names,
+    )
 
 
 def calibration_text(chosen: Calibration) -> str:
@@ -233,16 +271,20 @@ def write_calibration(
     k: int,
     engine: Engine,
     path: Path | None = None,
+    also: Sequence[tuple[Path, int]] = (),
 ) -> Path:
     """Store the fit as calibration.json (the gate's defaults from the next start), stamped with
-    the labelled set's hash and the identities of the models it was made with."""
+    the labelled sets' hashes (`also`: further files and how many questions each gave) and the
+    identities of the models it was made with."""
     target = Path(str(path or calibration_path()))
     thresholds = dict(calibration().thresholds)
     thresholds["rerank_min_score"] = chosen.rerank_min_score
     record = CalibrationRecord(
         thresholds=thresholds,
         confidence=ConfidenceModels(
-            english=chosen.english.model, multilingual=chosen.multilingual.model
+            english=chosen.english.model,
+            english_plain=chosen.english_plain.model,
+            multilingual=chosen.multilingual.model,
         ),
         eval_set={
             "path": eval_file.as_posix(),
@@ -250,13 +292,18 @@ def write_calibration(
             "split": split,
             "questions": len(questions),
             "k": k,
+            "also": [
+                {
+                    "path": Path(file).as_posix(),
+                    "sha256": hashlib.sha256(Path(file).read_bytes()).hexdigest(),
+                    "questions": count,
+                }
+                for file, count in also
+            ],
         },
         models=engine.models.identities(),
         chosen_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        results={
-            "english": chosen.english.to_text(),
-            "multilingual": chosen.multilingual.to_text(),
-        },
+        results={name: fit.to_text() for name, fit in chosen.fits().items()},
     )
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record.model_dump(), indent=2) + "\n", encoding="utf-8")

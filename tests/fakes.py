@@ -100,8 +100,9 @@ def fake_models(
 
 def fake_confidence():
     """Confidence models on the fakes' scales, written by hand (the shipped ones are fitted to
-    the real models' scores): English answers when the cross-encoder's logit reaches 2, less
-    10 for every unknown or missing name; Ukrainian/Russian when the e5 cosine reaches 0.3."""
+    the real models' scores): English answers when the cross-encoder's logit reaches 2 (without
+    it, when the cosine reaches 0.4), less 10 for every unknown or missing name;
+    Ukrainian/Russian when the e5 cosine reaches 0.3."""
     from index.answering.confidence import Confidence, ConfidenceModels
 
     english = Confidence(
@@ -120,4 +121,12 @@ def fake_confidence():
         intercept=-6.0,
         threshold=0.5,
     )
-    return ConfidenceModels(english=english, multilingual=multilingual)
+    plain = Confidence(
+        features=("relevance", "unknown", "missing"),
+        mean=(0.0, 0.0, 0.0),
+        scale=(1.0, 1.0, 1.0),
+        coef=(20.0, -10.0, -10.0),
+        intercept=-8.0,
+        threshold=0.5,
+    )
+    return ConfidenceModels(english=english, english_plain=plain, multilingual=multilingual)

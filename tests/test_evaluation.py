@@ -132,21 +132,32 @@ def test_fake_evaluation_counts_hits_and_abstentions(fake_engine) -> None:
     assert "1 wrong:" in report.to_text() and json.loads(report.to_json())["misses"][0]["id"] == "b"
 
 
-def test_eval_sweep_prints_the_thresholds_to_set(workspace: dict) -> None:
+def test_eval_sweep_on_too_few_questions_says_so(workspace: dict) -> None:
+    """Twelve questions cannot fit a model: one clear line, exit 1, no traceback."""
     result = run("eval", str(DEV_QUESTIONS), "--sweep", "--k", "3", *where(workspace))
+    assert result.returncode == 1
+    assert "Too few questions to fit" in result.stderr and "label more" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_eval_baseline_and_split(workspace: dict, tmp_path: Path) -> None:
+    result = run("eval", str(DEV_QUESTIONS), "--k", "3", "--baseline", *where(workspace))
     assert result.returncode == 0, result.stderr
-    out = result.stdout
-    for name in ("english:", "english, cross-encoder:", "multilingual:", "held out (2-fold)"):
-        assert name in out
-    assert "abstained 2/2" in out  # both unanswerable dev questions declined at the choice
-    for variable in (
-        "TALKS_GATE__RERANK_MIN_SCORE=",
-        "TALKS_GATE__MIN_SCORE=",
-        "TALKS_GATE__ML_MIN_SCORE=",
-    ):
-        assert variable in out
-    data = json.loads(
-        run("eval", str(DEV_QUESTIONS), "--sweep", "--json", *where(workspace)).stdout
+    head = result.stdout.splitlines()[0]
+    assert "hybrid hit@3" in head and "naive hit@3" in head and "naive abst.R" in head
+    total = next(line for line in result.stdout.splitlines() if line.startswith("TOTAL"))
+    assert total.split()[-1] == "0%"  # the naive reference declines nothing
+    split = tmp_path / "split.jsonl"
+    lines = DEV_QUESTIONS.read_text(encoding="utf-8").splitlines()
+    split.write_text(
+        "\n".join(
+            line[:-1] + f', "split": "{"cal" if n % 2 else "test"}"}}'
+            for n, line in enumerate(lines)
+        ),
+        encoding="utf-8",
     )
-    assert data["english, cross-encoder"]["unanswerable"] == 2
-    assert set(data["multilingual"]["values"]) == {"ml_min_score"}
+    result = run("eval", str(split), "--split", "test", "--json", *where(workspace))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"]["questions"] == (len(lines) + 1) // 2
+    result = run("eval", str(split), "--split", "nope", *where(workspace))
+    assert result.returncode == 1 and "no questions in part 'nope'" in result.stderr

@@ -14,7 +14,7 @@ from index.answering import AnswerParams, GateThresholds
 from index.answering.params import CalibrationRecord, calibration
 from index.encoders import ModelLoader
 
-from .conftest import REAL_QUESTIONS, ROOT
+from .conftest import EVAL_QUESTIONS, REAL_QUESTIONS, ROOT
 from .fakes import fake_confidence
 
 
@@ -43,16 +43,16 @@ def test_gate_defaults_are_the_calibration_file() -> None:
     assert models == record.confidence
     assert gate.operating_point(False) == models.english.threshold
     assert gate.operating_point(True) == models.multilingual.threshold
-    for model in (models.english, models.multilingual):
+    assert gate.operating_point(False, reranked=False) == models.english_plain.threshold
+    for model in (models.english, models.english_plain, models.multilingual):
         assert len(model.features) == len(model.coef) == len(model.mean) == len(model.scale)
         assert 0 < model.threshold < 1
 
 
 def test_calibration_file_matches_the_models_and_the_labelled_set() -> None:
     """calibration.json must have been fitted with the models this code answers with, on the
-    calibration part of the real-article set as it is now; if not, refit with `talks eval
-    tests/data/real/questions.jsonl --corpus tests/data/real/corpus --split cal --k 3 --sweep
-    --write`."""
+    calibration part of the real-article set and the project's own eval set as they are now; if
+    not, refit (README, "Calibration")."""
     record = calibration()
     assert record.models == ModelLoader().identities(), "models changed: refit"
     digest = hashlib.sha256(REAL_QUESTIONS.read_bytes()).hexdigest()
@@ -61,7 +61,10 @@ def test_calibration_file_matches_the_models_and_the_labelled_set() -> None:
     assert record.eval_set["split"] == "cal"
     cal = [line for line in REAL_QUESTIONS.open(encoding="utf-8") if '"split": "cal"' in line]
     assert record.eval_set["questions"] == len(cal)
-    assert set(record.results) == {"english", "multilingual"}
+    [also] = record.eval_set["also"]
+    assert also["path"] == EVAL_QUESTIONS.relative_to(ROOT).as_posix()
+    assert also["sha256"] == hashlib.sha256(EVAL_QUESTIONS.read_bytes()).hexdigest()
+    assert set(record.results) == {"english", "english_plain", "multilingual"}
 
 
 def test_write_calibration_round_trip(fake_engine, tmp_path: Path) -> None:
@@ -71,6 +74,7 @@ def test_write_calibration_round_trip(fake_engine, tmp_path: Path) -> None:
     chosen = Calibration(
         rerank_min_score=1.5,
         english=Fit(models.english, 5, 2, 4, 1, 2, 0.9),
+        english_plain=Fit(models.english_plain, 5, 2, 3, 1, 2, 0.8),
         multilingual=Fit(models.multilingual, 1, 1, 1, 0, 1, 0.8),
     )
     questions_file = tmp_path / "q.jsonl"

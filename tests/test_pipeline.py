@@ -428,4 +428,3 @@ def test_the_fit_learns_the_signal_and_reports_out_of_fold() -> None:
     assert fit.model.probability({"rerank": 8.0, "missing": 1.0, "noise": 0.0}) < 0.5
     with pytest.raises(Exception, match="Too few questions"):
         _fit(rows[:6], labels[:6], answerable[:6], ("rerank",))
-

@@ -1,7 +1,8 @@
 """The abstention decision as a calibrated model: a logistic regression over the signals the
-candidates come down to (gate.features of the Trace), fitted on a labelled set of real articles by `talks eval
---sweep --write` and stored in calibration.json. It gives the probability that the answer the
-route would send is right; the gate answers above the operating point chosen for precision.
+candidates come down to (gate.features of the Trace), fitted on labelled questions about real
+articles by `talks eval --sweep --write` and stored in calibration.json. It gives the
+probability that the answer the route would send is right; the gate answers above the
+operating point chosen for precision.
 
 Names and numbers the answer's article lacks, a question's unknown names, the kind of answer
 it expects and whether the answer offers one are features here, not vetoes: the model learns
@@ -14,6 +15,7 @@ import math
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
+
 
 class Confidence(BaseModel):
     """One fitted model: standardised features, coefficients, the operating point."""
@@ -37,12 +39,16 @@ class Confidence(BaseModel):
 
 
 class ConfidenceModels(BaseModel):
-    """English questions (cross-encoder and cosines) and Ukrainian/Russian ones (e5)."""
+    """English questions read by the cross-encoder, English questions without it
+    (TALKS_SCORING__RERANK=false: cosines and words only), Ukrainian/Russian ones (e5)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     english: Confidence
+    english_plain: Confidence
     multilingual: Confidence
 
-    def of(self, multilingual: bool) -> Confidence:
-        return self.multilingual if multilingual else self.english
+    def of(self, multilingual: bool, reranked: bool = True) -> Confidence:
+        if multilingual:
+            return self.multilingual
+        return self.english if reranked else self.english_plain

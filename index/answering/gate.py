@@ -173,14 +173,15 @@ def confidence_of(trace: Trace, models: ConfidenceModels) -> float:
     """The probability that the route's answer is right (0 when there is none)."""
     if trace.empty or trace.route is None:
         return 0.0
-    return models.of(trace.multilingual).probability(features(trace))
+    model = models.of(trace.multilingual, trace.best_rerank is not None)
+    return model.probability(features(trace))
 
 
 def gate(trace: Trace, thresholds: GateThresholds) -> Route | None:
     """The route that answers, or None if the sources do not: the confidence model's
     probability that the answer is right against the operating point (the model's own unless
     min_confidence, for English questions, or ml_min_confidence is set)."""
-    cut = thresholds.operating_point(trace.multilingual)
+    cut = thresholds.operating_point(trace.multilingual, trace.best_rerank is not None)
     if trace.route is None or confidence_of(trace, thresholds.models()) < cut:
         return None
     return trace.route

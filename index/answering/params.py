@@ -108,12 +108,11 @@ class GateThresholds(_Stage):
     def models(self) -> ConfidenceModels:
         return self.confidence or confidence_models()
 
-    def operating_point(self, multilingual: bool) -> float:
+    def operating_point(self, multilingual: bool, reranked: bool = True) -> float:
         chosen = self.ml_min_confidence if multilingual else self.min_confidence
         if chosen is not None:
             return chosen
-        models = self.models()
-        return (models.multilingual if multilingual else models.english).threshold
+        return self.models().of(multilingual, reranked).threshold
 
 
 class QuoteParams(_Stage):

@@ -72,4 +72,3 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
             return DateSpan(dt.date(year, month, day), dt.date(year, month, day))
         return DateSpan(dt.date(year, month, 1), dt.date(year, month, last_day))
     return None
-

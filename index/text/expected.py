@@ -9,22 +9,27 @@ import re
 from index.text.names import MONTHS, NUMBER_WORDS, bare
 from index.text.places import is_place, same_place
 
+_WHERE = (
+    r"(?i)\b(where|(which|what) ([\w-]+ )?(city|cities|country|countries|town|towns|village|"
+    r"port|building|hotel|region|province|venue|capital)|де|где|куди|куда)\b"
+)
+_WHO = (
+    r"(?i)(^|\W)(who|whom|whose|хто|кто|кого|кому|чий|чей|"
+    r"what (is|was|were|are) the names? of|"
+    r"(which|what) ([\w-]+ )?(official|officials|minister|commander|leader|experts?|"
+    r"compan(y|ies)|organi[sz]ations?|charity|group|party|newspaper|agency|diplomat|envoy|"
+    r"general|president|journalist|lawyer|bank|firm|body|resolution|channel|state|states))(\W|$)"
+)
 _KINDS = (
-    ("number", re.compile(r"(?i)\b(how (many|much)|what (number|percentage|share)|скільки|сколько)\b")),
+    ("number", re.compile(
+        r"(?i)\b(how (many|much)|what (number|percentage|share)|скільки|сколько)\b"
+    )),
     ("time", re.compile(
         r"(?i)\b(when|what (date|day|time|year|month)|how long|коли|когда|скільки часу|как долго)\b"
     )),
-    ("place", re.compile(
-        r"(?i)\b(where|(which|what) ([\w-]+ )?(city|cities|country|countries|town|towns|village|port|"
-        r"building|hotel|region|province|venue|capital)|де|где|куди|куда)\b"
-    )),
-    ("name", re.compile(
-        r"(?i)(^|\W)(who|whom|whose|хто|кто|кого|кому|чий|чей|what (is|was|were|are) the names? of|"
-        r"(which|what) ([\w-]+ )?(official|officials|minister|commander|leader|experts?|compan(y|ies)|"
-        r"organi[sz]ations?|charity|group|party|newspaper|agency|diplomat|envoy|general|"
-        r"president|journalist|lawyer|bank|firm|body|resolution|channel|state|states))(\W|$)"
-    )),
-)
+    ("place", re.compile(_WHERE)),
+    ("name", re.compile(_WHO)),
+)  # fmt: skip
 _NUMBER = re.compile(
     r"\d|\b(" + "|".join(list(NUMBER_WORDS.values())[1:]) + r"|hundred|thousand|million|billion|"
     r"dozen|dozens|hundreds|thousands|half|third|quarter|several|tens)\b",
