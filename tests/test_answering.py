@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.answering import AnswerParams, answer
+from index.answering import AnswerParams, answer, rank
 from index.errors import QuestionError
 
 from .conftest import dev_questions
@@ -124,10 +124,24 @@ def test_cyrillic_questions_do_not_get_unrelated_cyrillic_sentences(
     assert not answer(question, mixed_engine).answered
 
 
-def test_ukrainian_question_about_the_ukrainian_article_is_answered(mixed_engine) -> None:
-    result = answer("Хто очолив українську делегацію?", mixed_engine)
+def test_ukrainian_question_about_the_ukrainian_article_without_e5(mixed_engine) -> None:
+    """Without e5 a Cyrillic question is judged by the model for English without the
+    cross-encoder, fitted on English questions: it rates the Ukrainian article's answer far
+    above unrelated Cyrillic questions, though under its operating point (measured: 0.55 against
+    0.69); an operator who lowers TALKS_GATE__MIN_CONFIDENCE gets it quoted."""
+    from index.answering.gate import confidence_of
+
+    params = AnswerParams()
+    models = params.gate.models()
+    asked = rank("Хто очолив українську делегацію?", mixed_engine, params)
+    other = rank("Яка погода в Києві завтра?", mixed_engine, params)
+    assert asked.trace.route == "plain" and asked.trace.best_rerank is None
+    assert confidence_of(asked.trace, models) > 5 * confidence_of(other.trace, models)
+    lowered = params.with_changes(gate={"min_confidence": 0.5})
+    result = answer("Хто очолив українську делегацію?", mixed_engine, lowered)
     assert result.answered and "Умєров" in result.answer
     assert_quotes_verbatim(result, mixed_engine)
+    assert not answer("Яка погода в Києві завтра?", mixed_engine, lowered).answered
 
 
 def test_quotes_from_cyrillic_and_html_articles_are_verbatim(mixed_engine) -> None:
