@@ -142,11 +142,11 @@ async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkey
     app = editable["app"]
     used = []
 
-    def slow_answer(question: str, engine, params):
+    def slow_answer(question: str, engine, params, language=None):
         used.append(engine.version)
         if "slow" in question:
             time.sleep(2)
-        return real_answer(question, engine, params)
+        return real_answer(question, engine, params, language)
 
     monkeypatch.setattr(handlers, "answer", slow_answer)
     old = app.bot_data["state"].engine.version
