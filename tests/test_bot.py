@@ -391,7 +391,8 @@ async def test_reply_longer_than_one_message_is_split_between_quotes(tg, bot) ->
         },
         retrieval={"top_k": 30},
         scoring={"rerank_depth": 30},  # the cross-encoder reads them all and lets all through
-        gate={"min_confidence": 0.0},  # this test is about splitting the reply: always answer
+        # this test is about splitting the reply: always answer, through the cross-encoder
+        gate={"min_confidence": 0.0, "rerank_min_score": -20.0},
     )
     state.shown_quotes = 10
     msg = tg.push_text("What psychological factors stand in the way of peace?")
