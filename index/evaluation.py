@@ -161,22 +161,23 @@ def evaluate(questions: list[dict], engine: Engine, params: AnswerParams, k: int
         started = time.perf_counter()
         result = answer(item["q"], engine, params)
         ms = (time.perf_counter() - started) * 1000
-        expect = [w.lower() for w in item["expect"]]
-        quotes = " ".join(q.text for q in result.quotes[:k]).lower()
-        statement = (result.answer or "").lower()
-        rows.append(
-            Row(
-                id=str(item["id"]),
-                kind=str(item["kind"]),
-                question=item["q"],
-                expect=item["expect"],
-                answered=result.answered,
-                hit=any(w in quotes for w in expect),
-                answer_ok=any(w in statement for w in expect),
-                ms=round(ms, 2),
-            )
-        )
+        quotes = " ".join(q.text for q in result.quotes[:k])
+        rows.append(_row(item, result.answered, quotes, result.answer or "", ms))
     return _report(rows, k)
+
+
+def _row(item: dict, answered: bool, quotes: str, statement: str, ms: float) -> Row:
+    expect = [w.lower() for w in item["expect"]]
+    return Row(
+        id=str(item["id"]),
+        kind=str(item["kind"]),
+        question=item["q"],
+        expect=item["expect"],
+        answered=answered,
+        hit=any(w in quotes.lower() for w in expect),
+        answer_ok=any(w in statement.lower() for w in expect),
+        ms=round(ms, 2),
+    )
 
 
 def baseline(questions: list[dict], engine: Engine, k: int = 3) -> Report:
@@ -194,21 +195,8 @@ def baseline(questions: list[dict], engine: Engine, k: int = 3) -> Report:
         )
         best = int(sentences[int(np.argmax(space.sentence_scores(vector, sentences)))])
         ms = (time.perf_counter() - started) * 1000
-        quotes = " ".join(engine.passages[hit.row].text for hit in hits).lower()
-        statement = engine.sentence_text(best).lower()
-        expect = [w.lower() for w in item["expect"]]
-        rows.append(
-            Row(
-                id=str(item["id"]),
-                kind=str(item["kind"]),
-                question=item["q"],
-                expect=item["expect"],
-                answered=True,
-                hit=any(w in quotes for w in expect),
-                answer_ok=any(w in statement for w in expect),
-                ms=round(ms, 2),
-            )
-        )
+        quotes = " ".join(engine.passages[hit.row].text for hit in hits)
+        rows.append(_row(item, True, quotes, engine.sentence_text(best), ms))
     return _report(rows, k)
 
 

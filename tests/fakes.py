@@ -105,28 +105,18 @@ def fake_confidence():
     Ukrainian/Russian when the e5 cosine reaches 0.3."""
     from index.answering.confidence import Confidence, ConfidenceModels
 
-    english = Confidence(
-        features=("rerank", "unknown", "missing"),
-        mean=(0.0, 0.0, 0.0),
-        scale=(1.0, 1.0, 1.0),
-        coef=(1.0, -10.0, -10.0),
-        intercept=-2.0,
-        threshold=0.5,
-    )
-    multilingual = Confidence(
-        features=("relevance", "unknown", "missing"),
-        mean=(0.0, 0.0, 0.0),
-        scale=(1.0, 1.0, 1.0),
-        coef=(20.0, -10.0, -10.0),
-        intercept=-6.0,
-        threshold=0.5,
-    )
-    plain = Confidence(
-        features=("relevance", "unknown", "missing"),
-        mean=(0.0, 0.0, 0.0),
-        scale=(1.0, 1.0, 1.0),
-        coef=(20.0, -10.0, -10.0),
-        intercept=-8.0,
-        threshold=0.5,
-    )
+    def linear(first: str, weight: float, intercept: float) -> Confidence:
+        """weight × first − 10 × (unknown + missing) + intercept, answered from 0."""
+        return Confidence(
+            features=(first, "unknown", "missing"),
+            mean=(0.0, 0.0, 0.0),
+            scale=(1.0, 1.0, 1.0),
+            coef=(weight, -10.0, -10.0),
+            intercept=intercept,
+            threshold=0.5,
+        )
+
+    english = linear("rerank", 1.0, -2.0)
+    plain = linear("relevance", 20.0, -8.0)
+    multilingual = linear("relevance", 20.0, -6.0)
     return ConfidenceModels(english=english, english_plain=plain, multilingual=multilingual)
