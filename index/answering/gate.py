@@ -85,6 +85,7 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
     """The figures of the candidates that the gate decides on."""
     route = route_of(cands, query, params)
     row = answer_row(cands, route)
+    expects = expected_kind(query.text)
     logits = [cands.rerank[i] for i in cands.reranked]
     if row is None:
         return Trace(
@@ -92,7 +93,7 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
             latin=query.latin, candidates=0, route=None, relevance=-1.0, coverage=0.0,
             lexical=0.0, passage_relevance=-1.0, cosine_margin=0.0, best_rerank=None,
             rerank_margin=0.0, dense_rank=50, lexical_rank=50, defines=False,
-            expects=expected_kind(query.text), offers=False, offers_itself=False,
+            expects=expects, offers=False, offers_itself=False,
             names=len(query.names),
             unknown=query.unknown, outlet=query.outlet is not None,
         )  # fmt: skip
@@ -123,9 +124,9 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
         dense_rank=_rank(cands.dense_order, passage),
         lexical_rank=_rank(cands.lexical_order, passage),
         defines=bool(cands.defining),
-        expects=expected_kind(query.text),
-        offers=offers(shown, expected_kind(query.text), query.text),
-        offers_itself=offers(cands.text[row], expected_kind(query.text), query.text),
+        expects=expects,
+        offers=offers(shown, expects, query.text),
+        offers_itself=offers(cands.text[row], expects, query.text),
         names=len(query.names) + len(query.numbers),
         unknown=query.unknown,
         missing=cands.missing,
