@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -13,15 +14,19 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.formatting import esc
 from bot.handlers import not_text
 from bot.indexing import build
-from bot.replies import state_of
+from bot.replies import send_blocks, state_of, untrusted
 from bot.settings import Settings
 from bot.texts import text as fixed
 from bot.watcher import IndexWatcher
 from index.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
 from index.errors import TalksError
+from index.health import problems, recovered
 from index.ingest import Draft, add_article, draft_from_file, draft_from_page, fetch
+
+EDITOR_BLOCK_CHARS = 3000  # lines of an editor reply grouped into blocks of about this size
 
 
 def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
@@ -41,44 +46,67 @@ async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def _reindex(context: ContextTypes.DEFAULT_TYPE) -> str:
-    """Update the index from the corpus and start serving it; returns a summary for the chat."""
+    """Update the index from the corpus and start serving it; returns a summary for the chat
+    that says which version is served, whatever happened."""
     state = state_of(context)
     settings = _settings(context)
     async with state.reindexing:
-        report = await asyncio.to_thread(
-            build, settings, state.engine.models, quiet=True, threads=settings.query_threads
-        )
         try:
-            await _watcher(context).reload()
-        except TalksError as exc:
-            return (
-                f"The index was updated (version {report.manifest.version}), but the bot could "
-                f"not switch to it and still serves the previous one: {exc}"
+            report = await asyncio.to_thread(
+                build, settings, state.engine.models, quiet=True, threads=settings.query_threads
             )
+        except TalksError as exc:
+            return fixed("reindex_failed", error=exc) + await _switch_note(context)
+        switch = await _switch_note(context)
+    recovered("index update")
     m = report.manifest
-    if report.up_to_date:
+    served = state.engine.manifest
+    if report.up_to_date and served.version == m.version:
         return f"The index is already up to date: {m.articles} articles, {m.passages} passages."
-    skipped = f" Skipped (malformed): {'; '.join(report.problems)}." if report.problems else ""
+    skipped = (
+        "\nSkipped (malformed):\n" + "\n".join(f"• {p}" for p in report.problems)
+        if report.problems
+        else ""
+    )
     return (
         f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, "
         f"{len(report.changed)} changed, {len(report.removed)} removed, {report.unchanged} "
-        f"unchanged; {report.embedded_passages} passages embedded. Now serving {m.articles} "
-        f"articles, {m.passages} passages (version {m.version}).{skipped}"
+        f"unchanged; {report.embedded_passages} passages embedded. Now serving {served.articles} "
+        f"articles, {served.passages} passages (version {served.version}).{switch}{skipped}"
     )
 
 
-async def _reindex_summary(context: ContextTypes.DEFAULT_TYPE) -> str:
+async def _switch_note(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Serve the published version if it is newer; '' when it is served, else why not."""
     try:
-        return await _reindex(context)
+        await _watcher(context).reload()
     except TalksError as exc:
-        return fixed("reindex_failed", error=exc)
+        return f" The bot could not switch to the new version and serves the previous one: {exc}"
+    return ""
+
+
+async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """A plain-text reply to an editor, in as many messages as it takes (a summary naming
+    60 malformed files is longer than one Telegram message)."""
+    blocks: list[str] = []
+    for line in text.split("\n"):
+        if blocks and len(blocks[-1]) + len(line) < EDITOR_BLOCK_CHARS:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    await send_blocks(
+        context,
+        update.effective_chat.id,
+        [esc(block) for block in blocks],
+        reply_to=update.effective_message.message_id,
+    )
 
 
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (editors): bring the index in line with the corpus folder."""
     if not await _admin(update, context):
         return
-    await update.effective_message.reply_text(await _reindex_summary(context))
+    await reply(update, context, await _reindex(context))
 
 
 async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -88,7 +116,7 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
         await update.effective_message.reply_text(fixed("add_usage"))
         return
-    url = context.args[0]
+    url = untrusted(context.args[0])
     await _add_with(update, context, lambda: draft_from_page(fetch(url)))
 
 
@@ -96,7 +124,8 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """An .md/.txt/.html file sent by an editor in a private chat: add it, reindex."""
     message = update.effective_message
     document = message.document
-    name = (document.file_name or "").lower()
+    file_name = upload_name(document.file_name)
+    name = file_name.lower()
     if update.effective_user is None or update.effective_user.id not in state_of(context).admin_ids:
         await not_text(update, context)
         return
@@ -108,7 +137,6 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
-    file_name = Path(document.file_name or "article.txt").name
 
     def draft() -> Draft:
         with tempfile.TemporaryDirectory() as tmp:
@@ -119,20 +147,30 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _add_with(update, context, draft)
 
 
+def upload_name(name: str | None) -> str:
+    """A sent file's name, safe to create: no folders, NUL or control characters, not too long
+    (the suffix kept), never empty or dots only."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f/\\]", "_", untrusted(name)).strip().lstrip(".")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot:
+        stem, suffix = cleaned, ""
+    stem = stem[:100].strip() or "article"
+    return f"{stem}.{suffix[:10]}" if suffix else stem
+
+
 async def _add_with(
     update: Update, context: ContextTypes.DEFAULT_TYPE, make_draft: Callable[[], Draft]
 ) -> None:
-    message = update.effective_message
     settings = _settings(context)
     try:
         draft = await asyncio.to_thread(make_draft)
         async with state_of(context).reindexing:  # one writer at a time: duplicates are caught
             path = await asyncio.to_thread(add_article, settings.corpus_dir, draft)
     except TalksError as exc:
-        await message.reply_text(f"Not added: {exc}")
+        await reply(update, context, f"Not added: {exc}")
         return
-    summary = await _reindex_summary(context)
-    await message.reply_text(f"Added {path.name} ({draft.title}). {summary}")
+    summary = await _reindex(context)
+    await reply(update, context, f"Added {path.name} ({draft.title}). {summary}")
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -142,12 +180,24 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = state_of(context)
     m = state.engine.manifest
     age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(m.created_at)
-    hours, rest = divmod(int(age.total_seconds()), 3600)
     up = int(time.time() - state.started)
-    await update.effective_message.reply_text(
-        f"Articles: {m.articles} ({len(m.skipped)} skipped as malformed)\n"
-        f"Passages: {m.passages}, sentences: {m.sentences}\n"
-        f"Index version: {m.version}, built {hours} h {rest // 60} min ago\n"
-        f"Since start ({up // 3600} h {up % 3600 // 60} min): {state.answered} answered, "
-        f"{state.abstained} not in my sources"
-    )
+    lines = [
+        f"Articles: {m.articles} ({len(m.skipped)} skipped as malformed)",
+        f"Passages: {m.passages}, sentences: {m.sentences}",
+        f"Index version: {m.version}, built {_duration(age.total_seconds())} ago",
+        f"Since start ({_duration(up)}): {state.answered} answered, {state.abstained} not in "
+        f"my sources; inline: {state.inline_answered} answered, {state.inline_busy} given no "
+        "result while busy",
+    ]
+    watcher = _watcher(context)
+    if watcher.failed_version:
+        lines.append(f"Newer version {watcher.failed_version} failed to load: {watcher.failure}")
+    lines += [f"Degraded: {what}: {why}" for what, why in problems().items()]
+    await reply(update, context, "\n".join(lines))
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds) // 60
+    if minutes >= 48 * 60:
+        return f"{minutes // (24 * 60)} days {minutes // 60 % 24} h"
+    return f"{minutes // 60} h {minutes % 60} min"

@@ -7,12 +7,12 @@ import contextlib
 import logging
 import secrets
 import sys
+import time
 from urllib.parse import urlparse
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot import admin, handlers
+from bot.delivery import DeliveryLimiter, describe, lost_in_transit
 from bot.indexing import open_for_answering
 from bot.settings import Settings
 from bot.state import BotState, RateLimiter
@@ -39,18 +40,6 @@ COMMANDS = [
     BotCommand("help", "Example questions"),
     BotCommand("sources", "The articles I answer from"),
 ]
-
-
-class MessageRateLimiter(AIORateLimiter):
-    """PTB's limiter (30 messages/s overall, 20/min per group, retry on 429), except that
-    "typing…" chat actions do not spend the message budget: counting them halved throughput."""
-
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        if endpoint == "sendChatAction":
-            return await callback(*args, **kwargs)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
 
 
 class RedactSecrets(logging.Filter):
@@ -82,6 +71,19 @@ class DropInvalidToken(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
 
 
+class BriefNetworkErrors(logging.Filter):
+    """PTB logs network failures it recovers from (polling, the last getUpdates at shutdown)
+    with a 30-line traceback; one line with the cause says the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and lost_in_transit(error):
+            record.msg, record.args = f"{record.getMessage()} ({describe(error)})", None
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     logging.basicConfig(
         level=level,
@@ -100,6 +102,7 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     redact = RedactSecrets(token, secret)
     for handler in logging.getLogger().handlers:
         handler.addFilter(DropInvalidToken())  # before redaction, which rewrites exc_info
+        handler.addFilter(BriefNetworkErrors())
         handler.addFilter(redact)
 
 
@@ -122,6 +125,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
         inline_limiter=RateLimiter(settings.rate_limit_questions * 4, settings.rate_limit_seconds),
         engine=engine,
         admin_ids=settings.admin_id_set(),
+        inline_slots=asyncio.Semaphore(settings.inline_concurrency),
     )
     watcher = IndexWatcher(state, settings.index_dir)
 
@@ -160,7 +164,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
         .concurrent_updates(settings.concurrent_updates)
         # Replies quote the question, and still arrive if the user deleted it meanwhile.
         .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
-        .rate_limiter(MessageRateLimiter(max_retries=3))
+        .rate_limiter(DeliveryLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -181,9 +185,43 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
     app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     app.add_handler(MessageHandler(private & filters.ATTACHMENT, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(handlers.stale_button))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
     return app
+
+
+def reach_api(settings: Settings) -> None:
+    """At start-up, wait for the Bot API (a bot started during an outage keeps trying for
+    TELEGRAM_STARTUP_WAIT seconds, a line per attempt). Raises NetworkError when it gives up and
+    InvalidToken at once."""
+    host = urlparse(settings.telegram_base_url).netloc
+
+    async def probe() -> None:
+        deadline = time.monotonic() + settings.telegram_startup_wait
+        delay = 1.0
+        while True:
+            bot = Bot(
+                settings.telegram_bot_token.get_secret_value(),
+                base_url=settings.telegram_base_url,
+                base_file_url=settings.telegram_base_file_url,
+            )
+            try:
+                async with bot:  # getMe
+                    return
+            except NetworkError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning(
+                    "cannot reach the Telegram Bot API at %s (%s); trying again in %.0f s",
+                    host,
+                    describe(exc),
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    asyncio.run(probe())
 
 
 def serve(settings: Settings) -> int:
@@ -191,6 +229,7 @@ def serve(settings: Settings) -> int:
     configure_logging(settings)
     app = build_application(settings)
     try:
+        reach_api(settings)
         if settings.telegram_webhook_url:
             url = settings.telegram_webhook_url
             secret = (
@@ -200,6 +239,7 @@ def serve(settings: Settings) -> int:
             )
             log.info("receiving updates by webhook at %s", url)
             app.run_webhook(
+                bootstrap_retries=5,
                 listen=settings.telegram_webhook_listen,
                 port=settings.telegram_webhook_port,
                 url_path=urlparse(url).path.lstrip("/"),
@@ -210,7 +250,9 @@ def serve(settings: Settings) -> int:
         else:
             log.info("receiving updates by long polling")
             app.run_polling(
-                allowed_updates=Update.ALL_TYPES, timeout=settings.telegram_poll_timeout
+                allowed_updates=Update.ALL_TYPES,
+                timeout=settings.telegram_poll_timeout,
+                bootstrap_retries=5,
             )
     except InvalidToken:
         # The exception text contains the token: never print it.
@@ -220,6 +262,9 @@ def serve(settings: Settings) -> int:
     except NetworkError as exc:
         raise TalksError(
             f"Cannot reach the Telegram Bot API at {urlparse(settings.telegram_base_url).netloc} "
-            f"({type(exc).__name__}): check the network or TELEGRAM_BASE_URL."
+            f"({describe(exc)}) after trying for {settings.telegram_startup_wait:.0f} s: check "
+            "the network or TELEGRAM_BASE_URL."
         ) from None
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the API
+        return 0
     return 0

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 
 from telegram import (
     InlineKeyboardButton,
@@ -19,6 +20,7 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
+    MessageEntity,
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
@@ -26,7 +28,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import formatting
-from bot.replies import send_blocks, send_html, state_of, user_language
+from bot.delivery import describe, lost_in_transit
+from bot.replies import send_blocks, send_html, state_of, untrusted, user_language
 from bot.state import BotState
 from bot.texts import text as fixed
 from index.answering import answer, validate_question
@@ -73,7 +76,7 @@ def addressed_to_bot(message: Message, username: str, bot_id: int) -> bool:
     if reply and reply.from_user and reply.from_user.id == bot_id:
         return True
     mention = f"@{username}".lower()
-    for entity, text in {**message.parse_entities(), **message.parse_caption_entities()}.items():
+    for entity, text in _entities(message):
         if entity.type == MessageEntityType.MENTION and text.lower() == mention:
             return True
         if (
@@ -83,6 +86,17 @@ def addressed_to_bot(message: Message, username: str, bot_id: int) -> bool:
         ):
             return True
     return False
+
+
+def _entities(message: Message) -> Iterator[tuple[MessageEntity, str]]:
+    """The message's entities with their text; one whose offsets split a character (Telegram
+    does not send these, a forged update can) is skipped."""
+    for entity in message.entities:
+        with contextlib.suppress(UnicodeError):
+            yield entity, message.parse_entity(entity)
+    for entity in message.caption_entities:
+        with contextlib.suppress(UnicodeError):
+            yield entity, message.parse_caption_entity(entity)
 
 
 def strip_mention(text: str, username: str) -> str:
@@ -95,7 +109,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if message.via_bot and message.via_bot.id == context.bot.id:
         return  # one of our own inline answers, posted into the chat: not a question
-    text = message.text or message.caption or ""
+    text = untrusted(message.text or message.caption)
     if chat.type != ChatType.PRIVATE:
         if not addressed_to_bot(message, context.bot.username, context.bot.id):
             return
@@ -170,11 +184,17 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await query.edit_message_reply_markup(reply_markup=None)
 
 
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button press (an old keyboard, forged data): answered, so the client stops
+    its spinner."""
+    await update.callback_query.answer(fixed("more_expired", user_language(update)))
+
+
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@bot question in any chat: offer the answer as one result."""
     state = state_of(context)
     query = update.inline_query
-    text = query.query.strip()
+    text = untrusted(query.query).strip()
     if not text:
         await query.answer([], cache_time=0)
         return
@@ -188,9 +208,15 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], cache_time=0)
         log.info("inline question refused: %s", exc)
         return
-    result = await asyncio.to_thread(
-        answer, text, state.engine, state.params, user_language(update)
-    )
+    if state.inline_slots.locked():  # typing fast: later keystrokes bring newer queries
+        state.inline_busy += 1
+        await query.answer([], cache_time=0)
+        return
+    async with state.inline_slots:
+        result = await asyncio.to_thread(
+            answer, text, state.engine, state.params, user_language(update)
+        )
+    state.inline_answered += 1
     result = result.model_copy(update={"quotes": result.quotes[: state.shown_quotes]})
     message = formatting.pack(formatting.answer_blocks(result))[0]
     result_id = hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -208,7 +234,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command we do not have. In groups, only answered when it is addressed to us."""
     message = update.effective_message
-    command = (message.text or "").split()[0]
+    command = (untrusted(message.text).split() or ["/"])[0]
     name, _, target = command.partition("@")
     if update.effective_chat.type != ChatType.PRIVATE and (
         target.lower() != context.bot.username.lower()
@@ -223,7 +249,15 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the traceback; tell the user something went wrong (never the details)."""
+    """Log the traceback; tell the user something went wrong (never the details). A network
+    failure while fetching updates is one line: PTB keeps polling with backoff."""
+    if lost_in_transit(context.error):
+        # Fetching updates (PTB polls again with backoff), or a reply that failed on the way
+        # out after its retries (bot.delivery): an apology would meet the same network, or be
+        # sent next to an answer that did arrive.
+        what = "fetching updates" if update is None else "sending a reply"
+        log.warning("%s failed: %s", what, describe(context.error))
+        return
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         with contextlib.suppress(TelegramError):

@@ -13,6 +13,7 @@ from index.corpus import fingerprint
 from index.encoders import ModelLoader, Models, set_threads
 from index.engine import Engine, open_engine
 from index.errors import IndexNotFoundError, TalksError
+from index.health import degraded
 from index.store import read_manifest
 
 if TYPE_CHECKING:
@@ -81,7 +82,11 @@ def open_for_answering(settings: Settings, *, refresh: bool = False) -> Engine:
         except TalksError as exc:
             # Serve what is published rather than not at all (a build running elsewhere, a
             # corpus that cannot be read…); with no usable index this raises below.
-            log.warning("could not update the index at start-up (%s); serving the current one", exc)
+            degraded(
+                "index update",
+                f"could not update the index at start-up ({exc}); serving the published "
+                "version, which may be stale: fix this, then send /reindex or run `talks index`",
+            )
             corpus_check = False
     else:
         try:

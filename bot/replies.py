@@ -4,6 +4,7 @@ and the user's language for fixed texts."""
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
@@ -15,6 +16,13 @@ from bot.state import BotState
 from bot.texts import language_of
 
 log = logging.getLogger(__name__)
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates not in a pair
+
+
+def untrusted(text: str | None) -> str:
+    """Text from an update, safe to process and to echo: lone surrogates (which a JSON update
+    can carry but no reply can be encoded with) and NUL bytes removed."""
+    return _UNSENDABLE.sub("", text) if text else ""
 
 
 def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:

@@ -103,9 +103,18 @@ class Settings(BaseSettings):
     telegram_poll_timeout: int = Field(
         default=30, ge=0, le=50, validation_alias=_telegram("telegram_poll_timeout")
     )
+    telegram_startup_wait: float = Field(
+        default=300.0,
+        ge=0,
+        validation_alias=_telegram("telegram_startup_wait"),
+        description="seconds to keep trying to reach the Bot API at start-up",
+    )
     rate_limit_questions: int = Field(default=6, ge=1, description="per user per window")
     rate_limit_seconds: float = Field(default=60.0, gt=0, description="the window")
     concurrent_updates: int = Field(default=8, ge=1, le=256, description="updates handled at once")
+    inline_concurrency: int = Field(
+        default=2, ge=1, le=256, description="inline queries answered at once; more get no result"
+    )
     reload_seconds: float = Field(default=5.0, gt=0, description="how often to look for an index")
     admin_ids: str = Field(default="", description="comma-separated Telegram user ids")
 

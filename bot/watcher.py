@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from bot.state import BotState
@@ -23,6 +24,7 @@ class IndexWatcher:
         self.state = state
         self.index_dir = Path(index_dir)
         self.failed_version: str | None = None
+        self.failure: str | None = None  # why it failed, and when
         self._lock = asyncio.Lock()
 
     async def reload(self) -> bool:
@@ -38,12 +40,14 @@ class IndexWatcher:
                 return False
             try:
                 new = await asyncio.to_thread(current.reopen, path)  # exactly that version
-            except TalksError:
+            except TalksError as exc:
                 self.failed_version = path.name
+                self.failure = f"{exc} (at {time.strftime('%Y-%m-%d %H:%M:%S')})"
                 raise
             if new is None:
                 return False
             self.state.engine = new
+            self.failed_version = self.failure = None
         _log_serving(new)
         return True
 

