@@ -264,10 +264,10 @@ def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> i
 
 
 def _cmd_add(settings, args: argparse.Namespace) -> int:
-    from index.ingest import add_article, draft_from_file, draft_from_page, fetch
+    from index.ingest import add_article, draft_from_file, draft_from_page, fetch, is_link
 
     where = args.source_path
-    if where.startswith(("http://", "https://")) or "://" in where:
+    if is_link(where):  # http:, ftp:, javascript:… (refused by fetch unless http or https)
         draft = draft_from_page(fetch(where))
     else:
         draft = draft_from_file(Path(where))

@@ -9,7 +9,9 @@ nothing is written. A duplicate of an article already in the corpus is refused.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import ipaddress
 import os
@@ -19,14 +21,16 @@ import tempfile
 import time
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from typing import NamedTuple
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import yaml
 from pydantic import ValidationError
 
+import index.corpus as corpus_rules
 from index.chunking import sentence_key
 from index.corpus import (
     ARTICLE_SUFFIXES,
@@ -43,6 +47,14 @@ TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 5
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
 USER_AGENT = "talks/0.1 (+news question answering; fetches one page per request)"
+MAX_URL_CHARS = 2048  # longer links are refused (browsers and servers commonly stop near here)
+MAX_TITLE_CHARS = 300  # longer titles are cut at a word boundary, with an ellipsis
+MAX_FILE_NAME_BYTES = 120  # an uploaded file's name is cut to this (the suffix kept)
+# A corpus file larger than this is skipped by the corpus loader, so it is refused when added.
+# index/corpus.py defines the cap; the default stands in until it does.
+DEFAULT_MAX_CORPUS_FILE_BYTES = 500_000
+ADD_LOCK = ".add.lock"  # in the corpus folder: one add at a time checks for duplicates and writes
+ADD_LOCK_SECONDS = 60.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -116,19 +128,107 @@ def is_public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _host_port(parts) -> tuple[str, int]:
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# host (a bracketed IPv6 literal or a name without brackets or colons), then an optional port
+_NETLOC = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?")
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+_NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
+# Unicode categories no link or file name may hold: controls (NUL included), format characters
+# (zero-width spaces, direction overrides), surrogates, private use, unassigned, line breaks.
+_CONTROL = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+class Link(NamedTuple):
+    """A checked http(s) link: its parts, its host in ASCII (IDNA) form and its port."""
+
+    parts: SplitResult
+    host: str
+    port: int
+    explicit_port: bool
+
+
+def shown(text: str, limit: int = 100) -> str:
+    """User text as a message shows it: one printable line, cut with an ellipsis when long."""
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"
+
+
+def is_link(text: str) -> bool:
+    """Whether `talks add TEXT` means a link rather than a file: TEXT starts with a scheme
+    (http:, ftp:, javascript:…) and no file of that name exists."""
+    return bool(_SCHEME.match(text)) and not os.path.lexists(text)
+
+
+def _unfit_character(text: str) -> str | None:
+    for ch in text:
+        if ch.isspace() or unicodedata.category(ch) in _CONTROL:
+            name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+            return "a space" if ch == " " else f"a control character ({name})"
+    return None
+
+
+def check_link(url: str) -> Link:
+    """The parts of an http(s) link, or an IngestError saying what is wrong with it (checked
+    before any DNS lookup: malformed, too long, spaces or control characters, another scheme,
+    credentials, no host, a bad port, a host that is neither a name nor an IP address)."""
+    url = url.strip()
+    if not url:
+        raise IngestError("The link is empty.")
+    if len(url) > MAX_URL_CHARS:
+        raise IngestError(
+            f"The link is {len(url):,} characters long; at most {MAX_URL_CHARS:,} are accepted."
+        )
+    unfit = _unfit_character(url)
+    if unfit:
+        raise IngestError(f"The link contains {unfit}, which a link cannot hold: {shown(url)}")
     try:
-        port = parts.port
-        host = parts.hostname
-    except ValueError as exc:  # a port that is not a number or out of range
-        raise IngestError(f"Bad address in the link: {exc}.") from exc
-    if not host:
-        raise IngestError("The link has no host name.")
+        parts = urlsplit(url)
+    except ValueError as exc:  # unbalanced brackets, a bracketed host that is no address…
+        raise IngestError(f"The link is malformed ({exc}): {shown(url)}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise IngestError(f"Only http and https links can be added, not {scheme or 'this'!r}.")
+    if "@" in parts.netloc:
+        raise IngestError(
+            "The link carries a user name or password (the part before '@'): remove it."
+        )
+    match = _NETLOC.fullmatch(parts.netloc)
+    if not parts.netloc or (match is not None and not match["host"]):
+        raise IngestError(f"The link has no host name: {shown(url)}")
+    if match is None:
+        raise IngestError(f"The link's host is malformed: {shown(url)}")
+    port = match["port"]
+    if port and not (port.isdigit() and 0 < int(port) < 65536):  # "host:" is the default port
+        raise IngestError(
+            f"Bad address in the link: port {shown(port, 20)!r} is not a number from 1 to 65535."
+        )
+    default = 443 if scheme == "https" else 80
+    return Link(parts, _ascii_host(match["host"]), int(port) if port else default, bool(port))
+
+
+def _ascii_host(host: str) -> str:
+    """The host in the form DNS and the Host header use, or IngestError."""
+    if host.startswith("["):
+        try:
+            return str(ipaddress.IPv6Address(host[1:-1]))
+        except ValueError:
+            raise IngestError(f"Bad host {shown(host)}: not an IPv6 address.") from None
     try:
-        host = host.encode("idna").decode("ascii")  # internationalised names
+        name = host.encode("idna").decode("ascii").lower()  # internationalised names
     except UnicodeError as exc:
-        raise IngestError(f"Bad host name {host!r}.") from exc
-    return host, port or (443 if parts.scheme.lower() == "https" else 80)
+        raise IngestError(f"Bad host name {shown(host)!r}.") from exc
+    labels = name.removesuffix(".").split(".")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):  # an IP address, or nothing valid
+        try:
+            return str(ipaddress.IPv4Address(name.removesuffix(".")))
+        except ValueError:
+            raise IngestError(f"Bad host {shown(host)!r}: not a valid IP address.") from None
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise IngestError(
+            f"Bad host name {shown(host)!r}: a host name is letters, digits and hyphens "
+            "between dots."
+        )
+    return name
 
 
 def _decoder(encoding: str):
@@ -158,11 +258,8 @@ def _checked_request(
 ) -> _Request:
     """The request for url, connecting to an address that passed `allowed` (so DNS cannot
     change between the check and the connection)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise IngestError(f"Only http and https links can be added, not {scheme or 'this'!r}.")
-    host, port = _host_port(parts)
+    link = check_link(url)
+    parts, host, port = link.parts, link.host, link.port
     addresses = resolver(host, port)
     if not addresses:
         raise IngestError(f"Cannot resolve {host}.")
@@ -174,10 +271,10 @@ def _checked_request(
             )
     ip = ipaddress.ip_address(addresses[0])
     netloc = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
-    target = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    target = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
     name = f"[{host}]" if ":" in host else host
     headers = {
-        "Host": name if parts.port is None else f"{name}:{port}",
+        "Host": f"{name}:{port}" if link.explicit_port else name,
         "User-Agent": USER_AGENT,
         "Accept": ", ".join(TEXT_TYPES),
         "Accept-Encoding": "gzip, identity",
@@ -188,11 +285,14 @@ def _checked_request(
 def _page(response, url: str, max_bytes: int, left: Callable[[], float]) -> Page:
     """The body of a 200 response as a Page, within the size cap and the deadline."""
     if response.status_code != 200:
-        raise IngestError(f"{url} answered HTTP {response.status_code}.")
+        raise IngestError(f"{shown(url)} answered HTTP {response.status_code}.")
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
     if content_type.lower() not in TEXT_TYPES:
-        raise IngestError(f"{url} is {content_type or 'of unknown type'}, not a web page or text.")
-    too_big = IngestError(f"{url} is larger than {max_bytes:,} bytes.")
+        raise IngestError(
+            f"{shown(url)} is {shown(content_type, 60) or 'of unknown type'}, not a web page or "
+            "text."
+        )
+    too_big = IngestError(f"{shown(url)} is larger than {max_bytes:,} bytes.")
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise too_big
@@ -232,7 +332,7 @@ def fetch(
     def left() -> float:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise IngestError(f"{url} did not answer within {timeout:.0f} s.")
+            raise IngestError(f"{shown(url)} did not answer within {timeout:.0f} s.")
         return remaining
 
     for _ in range(MAX_REDIRECTS + 1):
@@ -249,17 +349,30 @@ def fetch(
             ):
                 if not response.is_redirect:
                     return _page(response, url, max_bytes, left)
-                location = response.headers.get("location")
-                if not location:
-                    raise IngestError(f"{url} redirects without a location.")
-                url = urljoin(url, location)
+                url = _redirect(url, response.headers.get("location"))
         except httpx.TimeoutException as exc:
-            raise IngestError(f"{url} did not answer within {timeout:.0f} s.") from exc
-        except httpx.HTTPError as exc:
-            raise IngestError(f"Cannot fetch {url}: {type(exc).__name__}.") from exc
+            raise IngestError(f"{shown(url)} did not answer within {timeout:.0f} s.") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            reason = shown(str(exc), 120)
+            raise IngestError(
+                f"Cannot fetch {shown(url)}: {type(exc).__name__}"
+                + (f" ({reason})." if reason else ".")
+            ) from exc
         except zlib.error as exc:
-            raise IngestError(f"{url} sent a damaged compressed body.") from exc
-    raise IngestError(f"{url} redirects more than {MAX_REDIRECTS} times.")
+            raise IngestError(f"{shown(url)} sent a damaged compressed body.") from exc
+    raise IngestError(f"{shown(url)} redirects more than {MAX_REDIRECTS} times.")
+
+
+def _redirect(url: str, location: str | None) -> str:
+    """Where a redirect leads (checked like any link on the next hop)."""
+    if not location:
+        raise IngestError(f"{shown(url)} redirects without a location.")
+    try:
+        return urljoin(url, location)
+    except ValueError as exc:
+        raise IngestError(
+            f"{shown(url)} redirects to a malformed link ({exc}): {shown(location)}"
+        ) from exc
 
 
 def draft_from_html(html: str, url: str | None) -> Draft:
@@ -274,10 +387,18 @@ def draft_from_file(path: Path) -> Draft:
     """A Draft from a local .md/.txt/.html file, with whatever metadata it carries."""
     path = Path(path)
     if not path.is_file():
-        raise IngestError(f"No file at {path}.")
+        if os.path.lexists(path):
+            raise IngestError(f"{shown(str(path))} is not a file (a folder, device or pipe).")
+        raise IngestError(f"No file at {shown(str(path))}.")
     suffix = path.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
-        raise IngestError(f"{path.name}: only .md, .txt and .html files can be added.")
+        raise IngestError(f"{shown(path.name)}: only .md, .txt and .html files can be added.")
+    size = path.stat().st_size
+    if size > MAX_ARTICLE_BYTES:
+        raise IngestError(
+            f"{shown(path.name)} is {size:,} bytes; files of at most {MAX_ARTICLE_BYTES:,} bytes "
+            "can be added."
+        )
     if suffix in (".html", ".htm"):
         try:
             return draft_from_html(path.read_bytes().decode("utf-8", errors="replace"), None)
@@ -286,8 +407,8 @@ def draft_from_file(path: Path) -> Draft:
     try:
         article = read_article(path, path.parent)
     except ArticleFormatError as exc:
-        if suffix == ".txt" or "front matter" not in str(exc):
-            raise IngestError(f"{path.name}: {exc}") from exc
+        if suffix == ".txt" or not str(exc).startswith("no front matter"):
+            raise IngestError(f"{shown(path.name)}: {exc}") from exc
         # Markdown without front matter: the flags supply the metadata.
         text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
         return Draft(body=text.strip("\n"))
@@ -299,6 +420,42 @@ def draft_from_file(path: Path) -> Draft:
         language=article.language,
         body=article.body,
     )
+
+
+def safe_file_name(name: str | None) -> str:
+    """A file name that is safe to create and to show: its last path part (after / or \\),
+    without control or format characters (NUL included), without leading dots or spaces (no
+    '..', no hidden file), at most MAX_FILE_NAME_BYTES bytes of UTF-8 with its suffix kept
+    (lower-cased); "article" (plus the suffix) when nothing else is left."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = " ".join("".join(ch for ch in text if unicodedata.category(ch) not in _CONTROL).split())
+    stem, dot, suffix = text.rpartition(".")
+    if dot and suffix and len(suffix) <= 16 and " " not in suffix:
+        suffix = f".{suffix.lower()}"
+    else:
+        stem, suffix = text, ""
+    stem = stem.strip(". ")
+    room = MAX_FILE_NAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:room].decode(errors="ignore").rstrip(". ")
+    return (stem or "article") + suffix
+
+
+def draft_from_upload(file_name: str | None, data: bytes) -> Draft:
+    """A Draft from a file sent by an editor (the bot's document upload): its name made safe
+    (safe_file_name), its size checked, its text read as draft_from_file reads a file."""
+    name = safe_file_name(file_name)
+    if not name.lower().endswith(ARTICLE_SUFFIXES):
+        raise IngestError(f"{shown(name)}: only .md, .txt and .html files can be added.")
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise IngestError(
+            f"{shown(name)} is {len(data):,} bytes; files of at most {MAX_ARTICLE_BYTES:,} bytes "
+            "can be added."
+        )
+    with tempfile.TemporaryDirectory(prefix="talks-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        return draft_from_file(path)
 
 
 def draft_from_page(page: Page) -> Draft:
@@ -341,10 +498,50 @@ def render(draft: Draft) -> str:
     return f"---\n{header}---\n\n{draft.body.strip()}\n"
 
 
-def add_article(corpus_dir: Path, draft: Draft) -> Path:
-    """Write the draft as corpus_dir/YYYY-MM-DD-slug.md after checking it is complete, reads
-    back to the same text, and is not already in the corpus. Never overwrites a file."""
-    corpus_dir = Path(corpus_dir)
+def clip_title(title: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """A title on one line (control characters dropped, runs of whitespace made one space), cut
+    to at most `limit` characters at a word boundary with an ellipsis when longer."""
+    text = "".join(ch for ch in title if unicodedata.category(ch) not in _CONTROL or ch.isspace())
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a word boundary not too far back; else cut inside the long word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def max_corpus_file_bytes() -> int:
+    """The size above which the corpus loader skips a file (index/corpus.py)."""
+    return int(getattr(corpus_rules, "MAX_CORPUS_FILE_BYTES", DEFAULT_MAX_CORPUS_FILE_BYTES))
+
+
+@contextlib.contextmanager
+def corpus_lock(corpus_dir: Path, wait: float = ADD_LOCK_SECONDS) -> Iterator[None]:
+    """One writer at a time in corpus_dir (`talks add` processes and the bot alike): an
+    exclusive flock on corpus_dir/.add.lock (a hidden file, which the corpus loader ignores),
+    waited for up to `wait` seconds. The kernel releases it when the process ends."""
+    fd = os.open(corpus_dir / ADD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestError(
+                        f"Another article is being added to {corpus_dir} (for {wait:.0f} s "
+                        "now): try again when it is done."
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _check_draft(draft: Draft) -> None:
     missing = [f for f in ("title", "published", "url", "source") if not getattr(draft, f)]
     if missing:
         flags = ", ".join(f"--{f}" for f in missing)
@@ -368,30 +565,55 @@ def add_article(corpus_dir: Path, draft: Draft) -> Path:
     if len(re.findall(r"\w+", draft.body)) < 20:
         raise IngestError("The article text is too short (fewer than 20 words) to be worth adding.")
 
+
+def _refuse_duplicate(corpus_dir: Path, draft: Draft) -> None:
     key = sentence_key(draft.body)
     url = _normalized_url(draft.url)
-    if corpus_dir.is_dir():
-        try:
-            existing = load_corpus(corpus_dir).articles
-        except CorpusError:
-            existing = []
-        for article in existing:
-            if url and _normalized_url(article.url) == url:
-                raise DuplicateArticleError(
-                    f"Already in the corpus: {article.path} has the same link ({article.url})."
-                )
-            if sentence_key(article.body) == key:
-                raise DuplicateArticleError(
-                    f"Already in the corpus: {article.path} has the same text."
-                )
+    try:
+        existing = load_corpus(corpus_dir).articles
+    except CorpusError:
+        existing = []
+    for article in existing:
+        if url and _normalized_url(article.url) == url:
+            raise DuplicateArticleError(
+                f"Already in the corpus: {article.path} has the same link "
+                f"({shown(article.url or '')})."
+            )
+        if sentence_key(article.body) == key:
+            raise DuplicateArticleError(f"Already in the corpus: {article.path} has the same text.")
+
+
+def add_article(corpus_dir: Path, draft: Draft) -> Path:
+    """Write the draft as corpus_dir/YYYY-MM-DD-slug.md after checking it is complete, not
+    larger than the corpus loader reads, reads back to the same text, and is not already in the
+    corpus. Never overwrites a file. The duplicate check and the write hold corpus_lock, so two
+    adds of one article at the same moment add it once. The draft's title is made one line of
+    at most MAX_TITLE_CHARS characters (clip_title), in place."""
+    corpus_dir = Path(corpus_dir)
+    if draft.title:
+        draft.title = clip_title(draft.title)
+    _check_draft(draft)
+    content = render(draft)
+    size, cap = len(content.encode()), max_corpus_file_bytes()
+    if size > cap:
+        raise IngestError(
+            f"The article is too long for the corpus: {size:,} bytes as Markdown, and the corpus "
+            f"reads files of at most {cap:,} bytes. Split it into parts or shorten it; nothing "
+            "was written."
+        )
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{draft.published.isoformat()}-{slug(draft.title or '')}"
+    with corpus_lock(corpus_dir):
+        _refuse_duplicate(corpus_dir, draft)
+        return _write_new(corpus_dir, draft, content)
+
+
+def _write_new(corpus_dir: Path, draft: Draft, content: str) -> Path:
+    name = f"{draft.published.isoformat()}-{slug(draft.title or '')}"  # type: ignore[union-attr]
     target = corpus_dir / f"{name}.md"
     n = 2
     while target.exists():
         target = corpus_dir / f"{name}-{n}.md"
         n += 1
-    content = render(draft)
     fd, tmp = tempfile.mkstemp(prefix=".add-", suffix=".md", dir=corpus_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

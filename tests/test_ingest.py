@@ -7,6 +7,7 @@ import datetime as dt
 import http.server
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,14 +20,18 @@ import pytest
 
 from index.corpus import load_corpus
 from index.ingest import (
+    MAX_TITLE_CHARS,
     Draft,
     DuplicateArticleError,
     IngestError,
     add_article,
     draft_from_file,
     draft_from_page,
+    draft_from_upload,
     fetch,
     is_public,
+    max_corpus_file_bytes,
+    safe_file_name,
 )
 
 from .conftest import TEST_CORPUS
@@ -86,6 +91,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(0.4)
         elif self.path == "/loop":
             self.send(302, b"", "text/html", Location="/loop")
+        elif self.path == "/to-malformed":
+            self.send(302, b"", "text/html", Location="http://[::1/x")
+        elif self.path == "/long-title":
+            body = "Long title " * 500 + "\n\n" + "Plain body sentence with enough words. " * 5
+            self.send(200, body.encode(), "text/plain; charset=utf-8")
         else:
             self.send(404, b"no", "text/plain")
 
@@ -354,3 +364,280 @@ def test_talks_add_file_then_duplicate(tmp_path: Path) -> None:
     )
     assert again.returncode == 1 and "Already in the corpus" in again.stderr
     assert len(list(corpus.glob("*.md"))) == 1
+
+
+# --- reliability: malformed links, hostile file names, long titles, size caps, races ---------
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+PRISONERS = TEST_CORPUS / "2025-05-16-prisoner-exchange.md"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "malformed (Invalid IPv6 URL)"),
+        ("http://[zz]/a", "malformed"),
+        ("http://[::1]junk/a", "host is malformed"),
+        ("http://", "no host name"),
+        ("http:///x", "no host name"),
+        ("http:example.org", "no host name"),
+        ("", "empty"),
+        ("http://exa mple.com/a", "contains a space"),
+        ("http://exa\nmple.com/a", "control character"),
+        ("http://exa\x00mple.com/a", "control character"),
+        ("http://example.com/a\x00b", "control character"),
+        ("http://ex\u200bample.com/a", "ZERO WIDTH SPACE"),
+        ("http://999.1.1.1.1/a", "not a valid IP address"),
+        ("http://256.1.1.1/a", "not a valid IP address"),
+        ("http://a..b/a", "Bad host name"),
+        ("http://-news-.test/a", "Bad host name"),
+        ("http://%65xample.com/a", "Bad host name"),
+        ("http://example.com:0/a", "port '0'"),
+        ("http://user:secret@example.com/a", "user name or password"),
+        ("ftp://x", "Only http and https"),
+        ("javascript:alert(1)", "Only http and https"),
+        ("data:text/html,hi", "Only http and https"),
+        ("http://example.com/" + "a" * 5000, "5,019 characters long; at most 2,048"),
+        ("http://" + "a" * 300 + ".com/", "Bad host name"),
+    ],
+)
+def test_malformed_links_are_refused_clearly_before_any_lookup(url: str, message: str) -> None:
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["93.184.216.34"]
+
+    with pytest.raises(IngestError, match=re.escape(message)) as refused:
+        fetch(url, resolver=resolver)
+    assert asked == []  # refused before DNS, let alone a connection
+    text = str(refused.value)
+    assert "\n" not in text and "\x00" not in text and len(text) < 300, text
+
+
+def test_a_link_with_an_empty_port_or_odd_case_still_works(server: int) -> None:
+    page = fetch(
+        f"HTTP://News.Test:{server}/article",
+        resolver=local({"news.test": "127.0.0.1"}),
+        **LOOPBACK_ONLY,
+    )
+    assert "grain corridor" in page.text
+    with pytest.raises(IngestError, match=r"Cannot resolve news\.test"):
+        fetch("http://news.test:/a", resolver=local({}))  # "host:" is the default port
+
+
+def test_redirect_to_a_malformed_link_is_a_clear_refusal(server: int) -> None:
+    # httpx itself refuses the Location (it builds the next request even when not following)
+    with pytest.raises(IngestError, match=r"RemoteProtocolError \(Invalid URL in location header"):
+        fetch(
+            f"http://news.test:{server}/to-malformed",
+            resolver=local({"news.test": "127.0.0.1"}),
+            **LOOPBACK_ONLY,
+        )
+
+
+def talks_at_once(*commands: list[str], env: dict[str, str] | None = None) -> list:
+    """Several `talks` processes started together; (returncode, stdout, stderr) of each."""
+    command = [shutil.which("talks")] if shutil.which("talks") else [sys.executable, "-m", "bot"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
+    procs = [
+        subprocess.Popen(
+            [*command, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**base, **(env or {})},
+        )
+        for args in commands
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    return [(p.returncode, *out) for p, out in zip(procs, outputs, strict=True)]
+
+
+def test_talks_add_refuses_malformed_links_in_one_line(tmp_path: Path) -> None:
+    corpus = str(tmp_path / "corpus")
+    links = {
+        "http://[::1": "malformed",
+        "http://exa mple.com": "contains a space",
+        "http://999.1.1.1.1": "not a valid IP address",
+        "javascript:alert(1)": "Only http and https",
+        "http://x.org/" + "y" * 3000: "at most 2,048",
+    }
+    results = talks_at_once(
+        *[["add", link, "--corpus", corpus] for link in links],
+        env={"TELEGRAM_BOT_TOKEN": TOKEN},
+    )
+    for (link, message), (code, out, err) in zip(links.items(), results, strict=True):
+        assert code == 1, (link, err)
+        assert err.startswith("talks: ") and message in err, (link, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (link, err)
+        assert TOKEN not in out + err
+    assert not (tmp_path / "corpus").exists()
+
+
+ARTICLE_MD = PRISONERS.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "prisoners\x00.md",
+        "pris\x1b[31moners\x07.md",
+        "../../etc/cron.d/prisoners.md",
+        "..\\..\\windows\\prisoners.md",
+        "/absolute/prisoners.md",
+        "...md",
+        "..",
+        ".hidden.md",
+        "p" * 5000 + ".md",
+        "й" * 300 + ".md",
+        "invoice\u202edm.txt.md",
+        "  spaced   name  .MD",
+    ],
+)
+def test_uploaded_file_names_are_made_safe(tmp_path: Path, name: str) -> None:
+    safe = safe_file_name(name)
+    assert safe and "/" not in safe and "\\" not in safe
+    assert not safe.startswith(".") and safe.isprintable()
+    assert len(safe.encode()) <= 120
+    corpus = tmp_path / "corpus"
+    if not name.lower().rstrip().endswith(".md"):
+        with pytest.raises(IngestError, match=r"only \.md, \.txt and \.html"):
+            draft_from_upload(name, ARTICLE_MD)
+        return
+    assert safe.endswith(".md")
+    draft = draft_from_upload(name, ARTICLE_MD)
+    path = add_article(corpus, draft)
+    assert path.parent == corpus and path.name.isascii() and path.name.isprintable()
+    assert [p.name for p in corpus.iterdir() if not p.name.startswith(".")] == [path.name]
+    assert [a.title for a in load_corpus(corpus).articles] == [draft.title]
+
+
+def test_an_oversize_upload_is_refused_before_it_is_written(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="at most 5,000,000 bytes"):
+        draft_from_upload("big.md", b"x" * 5_000_001)
+    big = tmp_path / "big.md"
+    with big.open("wb") as fh:  # sparse: the size is checked before anything is read
+        fh.truncate(6_000_000_000)
+    with pytest.raises(IngestError, match=r"big\.md is 6,000,000,000 bytes"):
+        draft_from_file(big)
+    with pytest.raises(IngestError, match="not a file"):
+        draft_from_file(Path("/dev/zero"))
+
+
+def test_long_titles_are_cut_at_a_word_boundary(server: int, tmp_path: Path) -> None:
+    page = fetch(
+        f"http://news.test:{server}/long-title",
+        resolver=local({"news.test": "127.0.0.1"}),
+        **LOOPBACK_ONLY,
+    )
+    draft = draft_from_page(page)
+    draft.published = dt.date(2025, 1, 2)
+    path = add_article(tmp_path / "web", draft)
+    [article] = load_corpus(tmp_path / "web").articles
+    assert article.title == draft.title and len(article.title) <= MAX_TITLE_CHARS
+    assert article.title.endswith("Long title…") and article.title.startswith("Long title Long")
+    assert len(path.name) < 100
+    # the same from a file, with a title of one 5,000-character line and control characters
+    long = tmp_path / "long.md"
+    words = " ".join(f"word{i}" for i in range(700))  # ~5,000 characters
+    long.write_text(
+        PRISONERS.read_text(encoding="utf-8").replace(
+            "title: ", f'title: "\\e{words}\\t"\nold_title: ', 1
+        ),
+        encoding="utf-8",
+    )
+    draft = draft_from_file(long)
+    assert len(draft.title or "") > 4000
+    add_article(tmp_path / "file", draft)
+    [article] = load_corpus(tmp_path / "file").articles
+    assert len(article.title) <= MAX_TITLE_CHARS and article.title.endswith("…")
+    assert words.startswith(article.title[:-1]) and article.title[-2].isdigit()
+    assert article.title.isprintable()
+
+
+def test_markdown_with_broken_front_matter_is_refused_not_added_as_text(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n\n" + "Some words here. " * 10)
+    with pytest.raises(IngestError, match=r"broken\.md: front matter is not valid YAML"):
+        draft_from_file(broken)
+
+
+def test_an_article_larger_than_the_corpus_reads_is_refused(tmp_path: Path) -> None:
+    cap = max_corpus_file_bytes()
+    assert cap == 500_000  # index/corpus.py's MAX_CORPUS_FILE_BYTES
+    sentence = "Delegates met again in Istanbul and exchanged more prisoners of war today. "
+    base = {
+        "title": "T",
+        "published": dt.date(2025, 1, 1),
+        "url": "https://e.org/x",
+        "source": "S",
+    }
+    too_big = Draft(**base, body=sentence * (cap // len(sentence) + 10))
+    with pytest.raises(IngestError, match=r"too long for the corpus: .* at most 500,000 bytes"):
+        add_article(tmp_path, too_big)
+    assert [p for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+    fits = Draft(**base, body=sentence * (cap // len(sentence) - 10))
+    add_article(tmp_path, fits)
+    corpus = load_corpus(tmp_path)
+    assert len(corpus.articles) == 1 and corpus.problems == []  # added and read, not skipped
+
+
+def test_two_simultaneous_adds_of_one_article_add_it_once(tmp_path: Path) -> None:
+    """In threads: both reach the duplicate check together (a corpus of 40 articles takes a
+    while to read), so without the lock both wrote it, as x.md and x-2.md."""
+    draft = draft_from_file(PRISONERS)
+    for round_ in range(3):
+        corpus = tmp_path / f"corpus{round_}"
+        copy_some(corpus, 40)
+        outcomes = add_together(corpus, [Draft(**draft.__dict__) for _ in range(2)])
+        added = [o for o in outcomes if o.endswith(".md")]
+        assert len(added) == 1, outcomes
+        assert next(o for o in outcomes if o not in added).startswith("Already in the corpus")
+        assert len(list(corpus.glob("2025-05-16-*.md"))) == 1
+
+
+def add_together(corpus: Path, drafts: list[Draft]) -> list[str]:
+    """add_article of each draft, in threads released together: the written file names, or
+    the messages of the duplicates refused."""
+    barrier = threading.Barrier(len(drafts))
+    outcomes: list[str] = []
+
+    def add(draft: Draft) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(add_article(corpus, draft).name)
+        except DuplicateArticleError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=add, args=(draft,)) for draft in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def copy_some(corpus: Path, n: int) -> None:
+    """n article files in a new corpus folder (the real articles, repeated under other names)."""
+    from .conftest import REAL_CORPUS
+
+    corpus.mkdir()
+    files = sorted(REAL_CORPUS.glob("*.md"))
+    for k in range(n):
+        shutil.copy(
+            files[k % len(files)], corpus / f"{k // len(files)}-{files[k % len(files)].name}"
+        )
+
+
+def test_talks_add_processes_at_once_add_the_article_once(tmp_path: Path) -> None:
+    """Three processes started together all read the corpus (300 files: long enough that their
+    reads overlap) before one writes: without the lock two or three of them wrote it."""
+    corpus = tmp_path / "corpus"
+    copy_some(corpus, 300)
+    results = talks_at_once(*[["add", str(PRISONERS), "--corpus", str(corpus)]] * 3)
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 1, 1], results
+    for refused in [err for code, _, err in results if code == 1]:
+        assert refused.startswith("talks: Already in the corpus") and "same link" in refused
+    assert len(list(corpus.glob("2025-05-16-*.md"))) == 1
