@@ -171,9 +171,10 @@ async def test_a_damaged_new_version_is_not_switched_to(tg, editable) -> None:
     old = app.bot_data["state"].engine.version
     shutil.copy(TEST_CORPUS / PRISONERS, editable["corpus"])
     models = app.bot_data["state"].engine.models
-    await asyncio.to_thread(build_index, editable["corpus"], index, models)
-    new = read_manifest(index).version
-    (index / "versions" / new / "passages.faiss").write_bytes(b"broken")
+    async with app.bot_data["watcher"]._lock:  # published and damaged before it looks
+        await asyncio.to_thread(build_index, editable["corpus"], index, models)
+        new = read_manifest(index).version
+        (index / "versions" / new / "passages.faiss").write_bytes(b"broken")
     await asyncio.sleep(1.0)  # several watcher rounds
     assert app.bot_data["state"].engine.version == old
     assert app.bot_data["watcher"].failed_version == new  # not retried every round
@@ -206,3 +207,61 @@ def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Pat
     engine = open_for_answering(settings, refresh=True)  # and next time it catches up
     assert engine.manifest.articles == 2
     assert engine.models.minilm is models.minilm  # the process's models, loaded once
+
+
+async def test_reindex_summary_naming_sixty_malformed_files_is_split(tg, editable) -> None:
+    for n in range(60):
+        name = f"broken-{'повідомлення-без-заголовка-' * 2}{n:02d}.md"
+        (editable["corpus"] / name).write_text("no front matter at all, just words here\n")
+    msg = tg.push_text("/reindex", user=editable["editor"])
+    first = await reply_to(tg, msg, timeout=120)
+    await asyncio.sleep(1)
+    sent = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == msg["chat"]["id"]]
+    assert all(c.ok for c in sent) and len(sent) >= 2  # longer than one message: split
+    text = "\n".join(c.result["text"] for c in sent)
+    assert first.result["text"].startswith("Index updated")
+    assert all(f"-{n:02d}.md" in text for n in range(60))
+
+
+async def test_document_with_nul_in_its_name_and_a_huge_title(tg, editable) -> None:
+    content = (TEST_CORPUS / PRISONERS).read_text(encoding="utf-8")
+    title = "Обмін полоненими " * 300  # 5,100 characters
+    content = content.replace("title:", f"title: {title}\nold_title:", 1)
+    msg = tg.push_document("obmin\x00полоненими.md", content.encode(), user=editable["editor"])
+    call = await reply_to(tg, msg, timeout=120)
+    assert call.result["text"].startswith("Added 2025-05-16-")
+    assert "\x00" not in call.result["text"]
+    assert [p for p in editable["corpus"].iterdir() if "\x00" in p.name] == []
+    assert not [c for c in tg.calls_to("sendMessage") if not c.ok]
+
+
+async def test_stats_shows_a_failed_version_then_a_degradation(tg, editable, monkeypatch) -> None:
+    from index import engine as engine_module
+    from index import health
+
+    app, corpus, index = editable["app"], editable["corpus"], editable["index"]
+    editor = editable["editor"]
+    models = app.bot_data["state"].engine.models
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    async with app.bot_data["watcher"]._lock:  # published and damaged before it looks
+        await asyncio.to_thread(build_index, corpus, index, models)
+        broken = read_manifest(index).version
+        (index / "versions" / broken / "passages.faiss").write_bytes(b"broken")
+    await asyncio.sleep(1.0)
+    tg.push_inline_query("who leads Ukraine's delegation", user=editor)
+    await tg.wait_for_call("answerInlineQuery", timeout=30)
+    text = (await reply_to(tg, tg.push_text("/stats", user=editor))).result["text"]
+    assert f"Newer version {broken} failed to load" in text and "passages.faiss" in text
+    assert "inline: 1 answered" in text and "built 0 h 0 min ago" in text
+
+    def unreadable() -> frozenset[str]:
+        raise OSError("vocab.txt: permission denied")
+
+    monkeypatch.setattr(engine_module, "english_dictionary", unreadable)
+    monkeypatch.setattr(health, "_problems", {})
+    (corpus / PRISONERS).unlink()
+    await asyncio.to_thread(build_index, corpus, index, models)  # a good, newer version
+    await wait_for_version(app, read_manifest(index).version)
+    text = (await reply_to(tg, tg.push_text("/stats", user=editor))).result["text"]
+    assert "failed to load" not in text
+    assert "Degraded: spelling dictionary: cannot be read (OSError" in text

@@ -357,7 +357,14 @@ class FakeTelegram:
         chat = chat or self.private_chat(user)
         self.chats.setdefault(chat["id"], chat)
         file_id = f"doc{len(self.files) + 1}"
-        self.files[file_id] = (f"documents/{file_id}_{file_name}", content)
+        suffix = (
+            re.sub(r"[^A-Za-z0-9]", "", file_name.rpartition(".")[2])[:8]
+            if "." in file_name
+            else ""
+        )
+        # Telegram names stored files itself (documents/file_12.md), not by the sender's name.
+        path = f"documents/file_{len(self.files) + 1}" + (f".{suffix}" if suffix else "")
+        self.files[file_id] = (path, content)
         msg = {
             "message_id": self._next_msg_id(chat["id"]),
             "date": int(time.time()),
@@ -404,9 +411,7 @@ class FakeTelegram:
             err = TgError(code, description or "Internal Server Error")
         self._faults.setdefault(method, []).extend([err] * times)
 
-    def fail_for(
-        self, seconds: float, code: int = 500, methods: set[str] | None = None
-    ) -> None:
+    def fail_for(self, seconds: float, code: int = 500, methods: set[str] | None = None) -> None:
         """Answer every call (or every call of `methods`) with `code` for the next `seconds`, as
         Telegram does during an incident."""
         description = {502: "Bad Gateway", 503: "Service Unavailable"}.get(
