@@ -13,7 +13,7 @@ from index.corpus import fingerprint
 from index.encoders import ModelLoader, Models, set_threads
 from index.engine import Engine, open_engine
 from index.errors import IndexNotFoundError, TalksError
-from index.health import degraded
+from index.health import degraded, recovered
 from index.store import read_manifest
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def open_for_answering(settings: Settings, *, refresh: bool = False) -> Engine:
         models = model_loader(settings)()
         try:
             build(settings, models)
+            recovered("index update")
         except TalksError as exc:
             # Serve what is published rather than not at all (a build running elsewhere, a
             # corpus that cannot be read…); with no usable index this raises below.

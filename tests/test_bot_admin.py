@@ -195,6 +195,7 @@ async def test_editor_file_with_a_caption_is_added_not_answered(tg, editable) ->
 def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Path, models) -> None:
     from bot.indexing import open_for_answering
     from bot.settings import Settings
+    from index import health
     from index.builder import build_lock
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -206,7 +207,9 @@ def test_start_up_serves_the_published_index_when_it_cannot_update(tmp_path: Pat
     with build_lock(index):  # `talks index` is running elsewhere
         engine = open_for_answering(settings, refresh=True)
     assert engine.version == version
+    assert "Another build" in health.problems()["index update"]  # logged once, in /stats
     engine = open_for_answering(settings, refresh=True)  # and next time it catches up
+    assert "index update" not in health.problems()
     assert engine.manifest.articles == 2
     assert engine.models.minilm is models.minilm  # the process's models, loaded once
 
