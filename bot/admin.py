@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -24,7 +21,14 @@ from bot.watcher import IndexWatcher
 from index.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
 from index.errors import TalksError
 from index.health import problems, recovered
-from index.ingest import Draft, add_article, draft_from_file, draft_from_page, fetch
+from index.ingest import (
+    Draft,
+    add_article,
+    draft_from_page,
+    draft_from_upload,
+    fetch,
+    safe_file_name,
+)
 
 EDITOR_BLOCK_CHARS = 3000  # lines of an editor reply grouped into blocks of about this size
 
@@ -124,8 +128,7 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """An .md/.txt/.html file sent by an editor in a private chat: add it, reindex."""
     message = update.effective_message
     document = message.document
-    file_name = upload_name(document.file_name)
-    name = file_name.lower()
+    name = safe_file_name(document.file_name).lower()
     if update.effective_user is None or update.effective_user.id not in state_of(context).admin_ids:
         await not_text(update, context)
         return
@@ -137,25 +140,7 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
-
-    def draft() -> Draft:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / file_name
-            path.write_bytes(data[: MAX_ARTICLE_BYTES + 1])
-            return draft_from_file(path)
-
-    await _add_with(update, context, draft)
-
-
-def upload_name(name: str | None) -> str:
-    """A sent file's name, safe to create: no folders, NUL or control characters, not too long
-    (the suffix kept), never empty or dots only."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f/\\]", "_", untrusted(name)).strip().lstrip(".")
-    stem, dot, suffix = cleaned.rpartition(".")
-    if not dot:
-        stem, suffix = cleaned, ""
-    stem = stem[:100].strip() or "article"
-    return f"{stem}.{suffix[:10]}" if suffix else stem
+    await _add_with(update, context, lambda: draft_from_upload(document.file_name, data))
 
 
 async def _add_with(
