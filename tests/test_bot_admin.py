@@ -135,6 +135,9 @@ async def test_editor_add_of_a_private_address_is_refused(tg, editable) -> None:
     assert call.result["text"].startswith("Not added: Refusing to fetch 127.0.0.1")
     usage = await reply_to(tg, tg.push_text("/add", user=editable["editor"]))
     assert usage.result["text"].startswith("Usage: /add")
+    for link in ["http://[::1", "http://exa mple.com", "javascript:alert(1)", "http://"]:
+        call = await reply_to(tg, tg.push_text(f"/add {link}", user=editable["editor"]))
+        assert call.result["text"].startswith("Not added:"), link
 
 
 async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkeypatch) -> None:
