@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -219,6 +220,7 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
     if args.write and not args.sweep:
         raise TalksError("--write stores what --sweep chooses: use them together.")
     questions = read_questions(args.file, args.split)  # before the model loads
+    _check_index(settings)
     engine = open_for_answering(settings)
     params = settings.answer_params()
     if args.sweep:
@@ -267,10 +269,8 @@ def _cmd_add(settings, args: argparse.Namespace) -> int:
     from index.ingest import add_article, draft_from_file, draft_from_page, fetch, is_link
 
     where = args.source_path
-    if is_link(where):  # http:, ftp:, javascript:… (refused by fetch unless http or https)
-        draft = draft_from_page(fetch(where))
-    else:
-        draft = draft_from_file(Path(where))
+    # a link (http:, ftp:, javascript:…, refused by fetch unless http or https), else a file
+    draft = draft_from_page(fetch(where)) if is_link(where) else draft_from_file(Path(where))
     overrides = {
         "title": args.title,
         "published": args.published,
@@ -298,9 +298,19 @@ def _cmd_ask(settings, question: str, *, as_json: bool) -> int:
     from index.answering import answer, validate_question
 
     question = validate_question(question, settings.max_question_chars)  # before the model loads
+    _check_index(settings)
     result = answer(question, open_for_answering(settings), settings.answer_params())
     print(render_json(result) if as_json else render_text(result))
     return 0
+
+
+def _check_index(settings) -> None:
+    """A damaged index is reported before the models load (seconds); none at all is built."""
+    from index.errors import IndexNotFoundError
+    from index.store import check_index
+
+    with contextlib.suppress(IndexNotFoundError):  # the first run builds it
+        check_index(settings.index_dir)
 
 
 def render_json(result: Answer) -> str:

@@ -3,7 +3,8 @@
 Incremental by content: an unchanged article is not segmented again, and a passage or sentence
 whose text is unchanged keeps its stored vectors, so only new or changed text is embedded.
 Removed articles simply are not in the new version. `full=True` ignores the previous index.
-One build at a time per index folder (a lock file).
+One build at a time per index folder (a lock file); the build removes what killed builds left
+behind (store.clean_leftovers) once it holds the lock.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from index.store import (
     IndexData,
     Manifest,
     check_compatible,
+    clean_leftovers,
+    fault_point,
     load_index,
     read_manifest,
     write_index,
@@ -166,6 +169,7 @@ class _Progress:
         self.done += n
         if self.report:
             self.report(self.done, self.total)
+        fault_point("embedding")
 
 
 def build_index(
@@ -192,6 +196,10 @@ def build_index(
     identities = models.identities()
     spaces = [space for space in SPACES if identities.get(space)]
     with build_lock(index_dir):
+        fault_point("locked")
+        removed = clean_leftovers(index_dir)  # no other build runs: these are a killed one's
+        if removed:
+            log.info("removed what an interrupted build left in %s: %s", index_dir, removed)
         # Read the corpus under the lock, so a build that started later cannot publish an older
         # snapshot of it over a newer one.
         corpus = _read_corpus(corpus_dir)

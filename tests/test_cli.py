@@ -137,22 +137,6 @@ def test_changed_corpus_is_refused_until_reindexed(tmp_path: Path) -> None:
     assert "1,000" in json.loads(fresh.stdout)["answer"]
 
 
-def test_corrupt_index_says_how_to_rebuild_and_rebuild_recovers(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEED_CORPUS, corpus)
-    index = tmp_path / "idx"
-    assert run("index", *at(corpus, index)).returncode == 0
-    version = (index / "CURRENT").read_text().strip()
-    (index / "versions" / version / "passages.faiss").write_bytes(b"garbage")
-    broken = run("ask", "who leads Ukraine's delegation", *at(corpus, index))
-    assert broken.returncode == 1
-    assert "damaged" in broken.stderr and "talks index" in broken.stderr
-    assert "Traceback" not in broken.stderr
-    assert run("index", *at(corpus, index)).returncode == 0
-    fixed = run("ask", "who leads Ukraine's delegation", *at(corpus, index))
-    assert fixed.returncode == 0 and "Umerov" in fixed.stdout
-
-
 def test_empty_or_missing_corpus_is_a_clear_message(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

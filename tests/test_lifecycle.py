@@ -4,24 +4,23 @@ crashes mid-build, and recovery from a damaged index. In-process builds use the 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from index import store
 from index.answering import AnswerParams, answer
 from index.builder import build_index, build_lock
 from index.chunking import chunk_corpus
 from index.corpus import load_corpus
 from index.engine import open_engine
 from index.errors import IndexBusyError
-from index.store import read_manifest
+from index.store import load_index, read_manifest
 
 from .conftest import SEED_CORPUS, TEST_CORPUS, dev_questions
 from .fakes import fake_confidence, fake_models
@@ -34,11 +33,17 @@ QUESTION = "How many prisoners of war will be exchanged?"
 TALKS = shutil.which("talks")
 
 
-def talks(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def talks(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
     return subprocess.run(
-        [*command, *args], capture_output=True, text=True, timeout=timeout, env=env
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**full_env, **(env or {})},
     )
 
 
@@ -169,78 +174,236 @@ def test_second_build_at_the_same_time_is_refused_clearly(tmp_path, corpus, fake
     assert read_manifest(index).version == version
 
 
-def make_synthetic(folder: Path, n: int) -> None:
-    [seed] = load_corpus(SEED_CORPUS).articles
-    sentences = [s for s in seed.body.split(". ") if len(s) > 40]
-    for i in range(n):
-        body = "\n\n".join(
-            " ".join(
-                f"{sentences[(i * 7 + p * 3 + j) % len(sentences)]}, report {i}.{p}.{j}."
-                for j in range(5)
-            )
-            for p in range(4)
-        )
-        (folder / f"synthetic-{i:03d}.md").write_text(
-            f'---\ntitle: "Synthetic {i}"\npublished: 2025-06-03\nurl: "https://example.org/s/{i}"\n'
-            f'source: "Synthetic test text"\n---\n\n{body}\n',
-            encoding="utf-8",
-        )
+# --- builds killed at every step ---------------------------------------------------------------
+
+TINY = (
+    "---\ntitle: Talks in Istanbul\npublished: 2025-06-02\nurl: https://e.org/istanbul\n"
+    "source: Test\n---\n\nThe Ukrainian delegation was led by Defence Minister Rustem Umerov. "
+    "The Russian delegation was headed by Vladimir Medinsky.\n\nThe two sides met in Istanbul "
+    "for about an hour and agreed to meet again.\n"
+)
+TINY_QUESTION = "Who led the Ukrainian delegation?"
+CHILD_BUILD = (
+    "import sys\n"
+    "from index.builder import build_index\n"
+    "from tests.fakes import fake_models\n"
+    "build_index(sys.argv[1], sys.argv[2], fake_models())\n"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A one-article corpus and its index, built with the fakes (copy before changing)."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "istanbul.md").write_text(TINY, encoding="utf-8")
+    build_index(root / "corpus", root / "index", fake_models())
+    return root / "corpus", root / "index"
+
+
+def copy_of(tiny: tuple[Path, Path], folder: Path) -> tuple[Path, Path]:
+    corpus, index = folder / "corpus", folder / "index"
+    shutil.copytree(tiny[0], corpus)
+    shutil.copytree(tiny[1], index)
+    return corpus, index
+
+
+def leftovers(index: Path) -> list[str]:
+    """What a build left that is neither the served version nor an older published one."""
+    current = (index / "CURRENT").read_text().strip()
+    found = [
+        f"versions/{p.name}"
+        for p in (index / "versions").iterdir()
+        if p.name.startswith(".") or p.name > current
+    ]
+    return sorted(found + [p.name for p in index.glob(".CURRENT.*")])
+
+
+def kind_of(leftover: str) -> str:
+    if leftover.startswith("versions/.tmp-"):
+        return ".tmp-"
+    return ".CURRENT." if leftover.startswith(".CURRENT.") else "new version"
+
+
+# what each kill leaves behind for the next build to clean
+LEFT = {
+    "locked": [],
+    "embedding": [],
+    "writing": [".tmp-"],
+    "renamed": ["new version"],
+    "pointer": [".CURRENT.", "new version"],
+    "published": [],
+}
+
+
+@pytest.mark.parametrize("step", store.FAULT_POINTS)
+def test_killing_a_rebuild_midway_leaves_the_old_index_serving(tmp_path, tiny, step) -> None:
+    """A build (the real builder and store, fake models, in its own process) SIGKILLs itself
+    at each step: right after taking the lock, while embedding, while writing the version's
+    files, after renaming the finished folder, after writing the new CURRENT beside the old,
+    and right after publishing. The old version answers, and the next build cleans up."""
+    assert set(LEFT) == set(store.FAULT_POINTS)
+    corpus, index = copy_of(tiny, tmp_path)
+    before = read_manifest(index).version
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)  # something for the killed build to embed
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD_BUILD, str(corpus), str(index)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, store.KILL_AT_ENV: step},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    served = read_manifest(index).version
+    assert (served != before) if step == "published" else (served == before)
+    left = leftovers(index)
+    assert sorted(map(kind_of, left)) == sorted(LEFT[step]), left
+    fakes = fake_models()
+    assert answer(TINY_QUESTION, open_engine(index, fakes), FAKE).answered
+    # the lock died with the process: the next build runs, finishes the job and cleans up
+    report = build_index(corpus, index, fakes)
+    assert report.manifest.articles == 2 and leftovers(index) == []
+    assert len(list((index / "versions").iterdir())) <= 2
+    assert passages_of(index, "2025-05-16-prisoner-exchange")  # loads, checked, with the new one
 
 
 @pytest.mark.model
-def test_killing_a_rebuild_midway_leaves_the_old_index_serving(tmp_path, corpus, models) -> None:
+def test_killing_talks_index_leaves_the_old_index_serving(tmp_path, corpus, seed_index, models):
+    """The real `talks index` (real models) killed while embedding: the old version answers,
+    and the next build finishes the job (the other steps: the test above, with fakes)."""
     index = tmp_path / "index"
-    build_index(corpus, index, models)
+    shutil.copytree(seed_index, index)
     version = read_manifest(index).version
-    make_synthetic(corpus, 80)  # enough text that the rebuild takes several seconds
-    command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
-    proc = subprocess.Popen(
-        [*command, "index", "--full", "--corpus", str(corpus), "--index", str(index)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TALKS_")},
-    )
-    lock = index / ".build.lock"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # wait until it holds the lock and is embedding
-        if lock.exists() and lock.read_text().strip() == str(proc.pid):
-            break
-        time.sleep(0.05)
-    time.sleep(3)
-    assert proc.poll() is None, "the rebuild finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
-    assert read_manifest(index).version == version  # nothing half-built was published
-    assert answer("who leads Ukraine's delegation", open_engine(index, models)).answered
-    # the lock died with the process: the next build runs, and finishes the job
-    report = build_index(corpus, index, models)
-    assert report.manifest.articles == 81
-
-
-@pytest.mark.model
-def test_damaged_index_is_reported_and_a_rebuild_recovers(tmp_path, corpus) -> None:
-    index = tmp_path / "index"
-    assert talks("index", "--corpus", str(corpus), "--index", str(index)).returncode == 0
-    version_dir = index / "versions" / read_manifest(index).version
-    (version_dir / "sentences.npy").write_bytes(b"\x93NUMPY garbage")
-    broken = talks(
-        "ask", "who leads Ukraine's delegation", "--corpus", str(corpus), "--index", str(index)
-    )
-    assert broken.returncode == 1
-    assert "damaged" in broken.stderr and "sentences.npy" in broken.stderr
-    assert "talks index" in broken.stderr
-    fixed = talks("index", "--full", "--corpus", str(corpus), "--index", str(index))
-    assert fixed.returncode == 0, fixed.stderr
-    ok = talks(
-        "ask",
-        "--json",
-        "who leads Ukraine's delegation",
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    killed = talks(
+        "index",
         "--corpus",
         str(corpus),
         "--index",
         str(index),
+        env={store.KILL_AT_ENV: "embedding"},
     )
-    assert ok.returncode == 0 and json.loads(ok.stdout)["answered"]
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert read_manifest(index).version == version  # nothing half-built was published
+    assert answer("who leads Ukraine's delegation", open_engine(index, models)).answered
+    report = build_index(corpus, index, models)
+    assert report.added == ["2025-05-16-prisoner-exchange"] and report.unchanged == 1
+    assert leftovers(index) == []
+    assert "1,000" in (answer(QUESTION, open_engine(index, models)).answer or "")
+
+
+# --- every file of a version damaged in every way ----------------------------------------------
+
+
+def _zeroed(path: Path) -> None:
+    path.write_bytes(b"\0" * path.stat().st_size)
+
+
+def _flipped(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+DAMAGE = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "emptied": lambda p: p.write_bytes(b""),
+    "zeroed": _zeroed,
+    "deleted": lambda p: p.unlink(),
+    "garbage": lambda p: p.write_bytes(os.urandom(max(16, p.stat().st_size))),
+    "one bit flipped": _flipped,
+    "bytes appended": lambda p: p.write_bytes(p.read_bytes() + b"\n{}"),
+    "replaced by a folder": _folder,
+}
+
+
+def ask_in_process(corpus: Path, index: Path, capsys) -> tuple[int, str]:
+    """`talks ask` through bot.cli.main, as the command runs it: (exit code, stderr)."""
+    from bot.cli import main
+
+    code = main(["ask", TINY_QUESTION, "--corpus", str(corpus), "--index", str(index)])
+    return code, capsys.readouterr().err
+
+
+def version_files(index: Path) -> list[str]:
+    """Every file of the served version (so a file added to the format is covered), and
+    CURRENT."""
+    folder = index / "versions" / read_manifest(index).version
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert {"manifest.json", "passages.faiss", "bm25/vocab.index.json"} <= set(names)
+    return [*names, "CURRENT"]
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_index_is_reported_and_a_rebuild_recovers(tmp_path, tiny, capsys, damage):
+    """Each file of a published version (listed from a real one) and CURRENT, damaged: `talks
+    ask` exits 1 with one line naming the fix, no traceback; `talks index` (plain, not --full)
+    rebuilds it."""
+    files = version_files(tiny[1])
+    for n, name in enumerate(files):
+        corpus, index = copy_of(tiny, tmp_path / str(n))
+        version = read_manifest(index).version
+        DAMAGE[damage](index / name if name == "CURRENT" else index / "versions" / version / name)
+        code, err = ask_in_process(corpus, index, capsys)
+        assert code == 1 and len(err.splitlines()) == 1, (name, err)
+        assert err.startswith("talks: ") and "`talks index`" in err, (name, err)
+        assert "damaged" in err or "has format" in err, (name, err)
+        if n % len(DAMAGE) == list(DAMAGE).index(damage) or name == "CURRENT":
+            # the recovery, for a share of the files under each kind (every file under some kind)
+            report = build_index(corpus, index, fake_models())
+            assert report.full and report.manifest.version != version, name
+            assert load_index(index).manifest == report.manifest, name  # whole and consistent
+            assert leftovers(index) == []
+
+
+@pytest.mark.model
+def test_damage_through_the_real_command_is_one_line_and_talks_index_recovers(
+    tmp_path, corpus, seed_index, models, capsys
+) -> None:
+    """The real `talks ask` (subprocesses) on a copy of the seed index damaged in a few ways,
+    then `talks index` repairing the last."""
+    index = tmp_path / "index"
+    token = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+    for name, damage in [
+        ("sentences.npy", "garbage"),
+        ("manifest.json", "truncated"),
+        ("bm25/params.index.json", "deleted"),
+        ("passages.faiss", "replaced by a folder"),
+        ("CURRENT", "zeroed"),
+    ]:
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(seed_index, index)
+        version = read_manifest(index).version
+        DAMAGE[damage](index / name if name == "CURRENT" else index / "versions" / version / name)
+        broken = talks(
+            "ask",
+            "who leads Ukraine's delegation",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            env={"TELEGRAM_BOT_TOKEN": token},
+        )
+        assert broken.returncode == 1, (name, broken.stderr)
+        assert len(broken.stderr.splitlines()) == 1 and "Traceback" not in broken.stderr
+        assert "damaged" in broken.stderr and "talks index" in broken.stderr, broken.stderr
+        assert token not in broken.stdout + broken.stderr
+        if name != "CURRENT":
+            assert name in broken.stderr, broken.stderr
+    # the repair: `talks index` as the command runs it, in this process (the models are loaded)
+    from bot.cli import main
+
+    capsys.readouterr()
+    assert main(["index", "--corpus", str(corpus), "--index", str(index)]) == 0
+    assert "full rebuild: the previous index is damaged" in capsys.readouterr().err
+    assert answer("who leads Ukraine's delegation", open_engine(index, models)).answered
+    assert leftovers(index) == []
 
 
 def test_plain_index_run_also_recovers_from_damage(tmp_path, corpus, fakes) -> None:
