@@ -641,3 +641,40 @@ def test_talks_add_processes_at_once_add_the_article_once(tmp_path: Path) -> Non
     for refused in [err for code, _, err in results if code == 1]:
         assert refused.startswith("talks: Already in the corpus") and "same link" in refused
     assert len(list(corpus.glob("2025-05-16-*.md"))) == 1
+
+
+def test_talks_add_refuses_bad_files_in_one_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    sparse = tmp_path / "huge.md"
+    with sparse.open("wb") as fh:
+        fh.truncate(6_000_000)
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n\n" + "Some words here. " * 10)
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    long = tmp_path / "long.md"
+    long.write_text(
+        PRISONERS.read_text(encoding="utf-8")
+        + "\n\nDelegates met again and exchanged more prisoners of war. " * 10_000,
+        encoding="utf-8",
+    )
+    files = {
+        str(tmp_path): "is not a file",
+        "/dev/zero": "is not a file",
+        str(tmp_path / "missing.md"): "No file at",
+        str(sparse): "huge.md is 6,000,000 bytes; files of at most 5,000,000",
+        str(broken): "broken.md: front matter is not valid YAML",
+        str(pdf): "only .md, .txt and .html",
+        # the corpus loader's own cap on a Markdown file, or talks add's on the text it writes
+        str(long): ("larger than 500 KB", "too long for the corpus"),
+    }
+    results = talks_at_once(
+        *[["add", name, "--corpus", str(corpus)] for name in files],
+        env={"TELEGRAM_BOT_TOKEN": TOKEN},
+    )
+    for (name, message), (code, out, err) in zip(files.items(), results, strict=True):
+        assert code == 1, (name, err)
+        assert any(m in err for m in ((message,) if isinstance(message, str) else message)), err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (name, err)
+        assert TOKEN not in out + err
+    assert not corpus.exists() or [p.name for p in corpus.iterdir()] == [".add.lock"]
