@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import fingerprint, load_corpus, read_article
+from index.corpus import (
+    MAX_ARTICLE_BYTES,
+    MAX_CORPUS_FILE_BYTES,
+    fingerprint,
+    load_corpus,
+    read_article,
+)
 from index.errors import ArticleFormatError, CorpusError
 
 from .conftest import SEED_ARTICLE, SEED_CORPUS, TEST_CORPUS
@@ -180,3 +186,205 @@ def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     corpus = load_corpus(tmp_path)
     assert [a.id for a in corpus.articles] == ["good"]
     assert corpus.problems == ["locked.md: cannot be read (Permission denied)"]
+
+
+# --- hostile and careless files: each one named with its reason, the rest still load ----------
+
+BODY = (
+    "\n\nДелегації України та Росії зустрілися в Стамбулі. Переговори тривали менше двох годин.\n"
+)
+META = (
+    'title: "Меморандум"\npublished: 2025-06-03\nurl: https://example.org/m\nsource: Test\n'
+    "language: uk\n"
+)
+
+
+def front(meta: str) -> str:
+    return f"---\n{meta.rstrip()}\n---{BODY}"
+
+
+def alias_bomb() -> str:
+    lines = ["a0: &a0 [лол, лол, лол, лол, лол, лол, лол, лол, лол]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return front("\n".join(lines) + "\n" + META.replace('title: "Меморандум"', "title: *a8"))
+
+
+# (file name, content, what its problem line must say)
+HOSTILE: list[tuple[str, str | bytes, str]] = [
+    (
+        "impossible-date.md",
+        front(META.replace("2025-06-03", "2025-02-30")),
+        "published: 2025-02-30 is not a real date (day is out of range for month)",
+    ),
+    ("year-zero.md", front(META.replace("2025-06-03", "0000-01-01")), "not a real date"),
+    (
+        "date-with-time.md",
+        front(META.replace("2025-06-03", "2025-06-03 10:00:00")),
+        "without a time",
+    ),
+    ("published-number.md", front(META.replace("2025-06-03", "12")), "published: must be a date"),
+    (
+        "title-list.md",
+        front(META.replace('"Меморандум"', "[1, 2]")),
+        "title: must be text, not a list",
+    ),
+    ("title-number.md", front(META.replace('"Меморандум"', "1984")), "put it in quotes"),
+    (
+        "url-mapping.md",
+        front(META.replace("https://example.org/m", "{a: 1}")),
+        "url: must be a link starting with http:// or https://, not a mapping",
+    ),
+    ("source-null.md", front(META.replace("source: Test", "source: null")), "source: must be text"),
+    ("language-number.md", front(META.replace("language: uk", "language: 5")), "language code"),
+    ("int-key.md", front(META + "1: 2\n"), "front matter key '1' is a number, not a field name"),
+    ("unhashable-key.md", front(META + "? [a, b]\n: c\n"), "found unhashable key"),
+    ("twice.md", front(META + "title: Інший\n"), "'title' is given twice"),
+    ("alias-bomb.md", alias_bomb(), "title: must be text, not a list"),
+    ("deep.md", front(META + "x: " + "[" * 3000 + "]" * 3000), "nested too deeply"),
+    ("deep-block.md", front(META + "x:\n" + "- " * 3000 + "y"), "nested too deeply"),  # recursion
+    (
+        "python-tag.md",
+        front(META + "x: !!python/object/apply:os.system [echo hi]\n"),
+        "YAML tags are not allowed",
+    ),
+    ("unclosed-yaml.md", front(META + "x: [unclosed\n"), "not valid YAML (line 7"),
+    ("list-front-matter.md", front("- a\n- b"), "must be 'key: value' lines, not a list"),
+    ("empty-front-matter.md", f"---\n---{BODY}", "the front matter is empty"),
+    ("unclosed-front-matter.md", f"---\n{META}{BODY}", "front matter is not closed"),
+    ("long-front-matter.md", front(META + "x: " + "я" * 25_000), "longer than 20,000 characters"),
+    ("only-front-matter.md", f"---\n{META}---\n", "no body text after the front matter"),
+    ("no-front-matter.md", BODY, "no front matter"),
+    ("short.txt", "Заголовок\n\nлише чотири слова тут", "no body text (fewer than 5 words)"),
+    ("latin1.txt", "Café\n\nUn texte en Latin-1, pas en UTF-8.".encode("latin-1"), "not UTF-8"),
+    ("utf16.md", front(META).encode("utf-16"), "UTF-16 text, not UTF-8: save it again as UTF-8"),
+    ("junk.md", bytes(range(256)) * 4, "a binary file, not text (it contains NUL bytes)"),
+    ("nul.txt", f"Заголовок\x00\n{BODY}".encode(), "a binary file"),
+    ("empty.md", b"", "the file is empty"),
+    ("blank.txt", " \n\t\n", "only whitespace"),
+    ("empty.html", b"", "the file is empty"),
+    ("no-text.html", "<html><head><title>x</title></head><body></body></html>", "no article text"),
+    ("huge.md", "слово " * 50_000, "larger than 500 KB: split it into several articles"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_file_is_refused_with_its_reason(
+    tmp_path: Path, name: str, content: str | bytes, reason: str
+) -> None:
+    write(tmp_path, name, content)
+    with pytest.raises(ArticleFormatError) as caught:  # and nothing else
+        read_article(tmp_path / name, tmp_path)
+    assert reason in str(caught.value)
+
+
+def test_corpus_of_hostile_files_loads_the_good_ones_and_names_each_bad_one(tmp_path: Path) -> None:
+    for name, content, _ in HOSTILE:
+        write(tmp_path, name, content)
+    write(tmp_path, "2025-06-02-добра.md", GOOD_MD)
+    write(tmp_path, "quoted-date.md", front(META.replace("2025-06-03", '"2025-06-03"')))
+    write(tmp_path, "plain.txt", f"Заголовок статті\n{BODY}")
+    corpus = load_corpus(tmp_path)  # does not raise
+    assert sorted(a.id for a in corpus.articles) == ["2025-06-02-добра", "plain", "quoted-date"]
+    problems = dict(p.split(": ", 1) for p in corpus.problems)
+    assert sorted(problems) == sorted(name for name, _, _ in HOSTILE)
+    for name, _, reason in HOSTILE:
+        assert reason in problems[name], (name, problems[name])
+    assert all("\n" not in p for p in corpus.problems)  # one line each
+
+
+def test_over_size_file_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "good.md", GOOD_MD)
+    with (tmp_path / "huge.md").open("wb") as fh:
+        fh.truncate(2_000_000_000)  # sparse: 2 GB by stat(), nothing on disk
+    with (tmp_path / "huge.html").open("wb") as fh:
+        fh.truncate(MAX_ARTICLE_BYTES + 1)
+    opened: list[str] = []
+    real_open = Path.open
+
+    def spy(self: Path, *args, **kwargs):
+        opened.append(self.name)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spy)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"read_bytes({self})"))
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    assert corpus.problems == [
+        "huge.html: 5,000,001 bytes, larger than 5 MB: save the article's text as a .md file "
+        "instead (see corpus/README.md)",
+        "huge.md: 2,000,000,000 bytes, larger than 500 KB: split it into several articles, "
+        "each under 500 KB",
+    ]
+    assert "huge.md" not in opened and "huge.html" not in opened  # not read, not even hashed
+    assert MAX_CORPUS_FILE_BYTES == 500_000
+
+
+def test_html_whose_text_is_over_size_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.corpus
+
+    page = index.corpus.HtmlArticle(
+        title="T", published=None, url=None, source=None, language="en", body="слово " * 60_000
+    )
+    monkeypatch.setattr(index.corpus, "extract_html", lambda text: page)
+    write(tmp_path, "big.html", "<html><title>T</title><p>x</p></html>")
+    with pytest.raises(ArticleFormatError, match="larger than 500 KB: split it"):
+        read_article(tmp_path / "big.html", tmp_path)
+
+
+def test_unexpected_failures_become_one_line_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.corpus
+
+    write(tmp_path, "good.md", GOOD_MD)
+    write(tmp_path, "odd.md", GOOD_MD.replace("менше", "більше"))
+
+    def front_matter(block: str):
+        raise KeyError("surprise\nsecond line")
+
+    monkeypatch.setattr(index.corpus, "_front_matter", front_matter)
+    with pytest.raises(ArticleFormatError, match="could not be read: KeyError: 'surprise"):
+        read_article(tmp_path / "odd.md", tmp_path)
+
+    def read(path: Path, root: Path):  # even if read_article itself failed unexpectedly
+        raise RuntimeError("boom\nmore")
+
+    monkeypatch.setattr(index.corpus, "read_article", read)
+    corpus = load_corpus(tmp_path)
+    assert corpus.articles == []
+    assert corpus.problems == [
+        "good.md: could not be read: RuntimeError: boom",
+        "odd.md: could not be read: RuntimeError: boom",
+    ]
+
+
+def test_file_names_that_are_not_utf8_or_hold_newlines_are_named_on_one_line(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    write(tmp_path, "good.md", GOOD_MD)
+    try:
+        os.close(os.open(os.fsencode(tmp_path) + b"/bad\xffname.md", os.O_CREAT | os.O_WRONLY))
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    write(tmp_path, "line\nbreak.md", "")
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    assert sorted(corpus.problems) == [
+        "bad\\udcffname.md: the file name is not valid UTF-8: rename it",
+        "line\\nbreak.md: the file is empty: write the article in it (see corpus/README.md) "
+        "or delete it",
+    ]
+    assert fingerprint(tmp_path)  # hashes such names too
+
+
+def test_dates_quoted_or_not_and_extra_keys_are_fine(tmp_path: Path) -> None:
+    extra = "tags: [мир, переговори]\nupdated: 2025-02-30\n'1': одне\n"  # unknown keys ignored
+    write(tmp_path, "a.md", front(META.replace("2025-06-03", '"2025-06-03"') + extra))
+    [article] = load_corpus(tmp_path).articles
+    assert article.published == dt.date(2025, 6, 3) and article.title == "Меморандум"
