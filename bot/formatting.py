@@ -23,10 +23,13 @@ MAX_ENTITIES = 90
 _OPEN_TAG = re.compile(r"<(?!/)[a-z]")
 TITLE_CHARS = 300
 _TAG = re.compile(r"<[^>]*>")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Escaped for Telegram HTML. A lone surrogate (no article has one: they are strict UTF-8, but
+    a str can) becomes U+FFFD, since no UTF-8 request body can carry it."""
+    return html.escape(_SURROGATE.sub("\ufffd", text), quote=True)
 
 
 def visible(message_html: str) -> str:
@@ -34,9 +37,13 @@ def visible(message_html: str) -> str:
     return html.unescape(_TAG.sub("", message_html))
 
 
+def _u16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def visible_length(message_html: str) -> int:
     """Length as Telegram limits it, in UTF-16 code units."""
-    return len(visible(message_html).encode("utf-16-le")) // 2
+    return _u16(visible(message_html))
 
 
 def fits(message_html: str, limit: int = MESSAGE_LIMIT) -> bool:
@@ -90,7 +97,10 @@ def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str
         language = result.language
         return [esc(f"{text('not_in_sources', language)} {text('see_sources', language)}")]
     quotes = result.quotes if quotes is None else quotes
-    blocks = [esc(result.answer or "")]
+    statement = (result.answer or "").strip()
+    if not statement and not quotes:  # nothing to show: say so rather than send an empty message
+        return answer_blocks(result.model_copy(update={"answered": False}))
+    blocks = [esc(result.answer)] if statement else []
     blocks += [quote_block(q, expandable=i > 0) for i, q in enumerate(quotes)]
     return blocks
 
@@ -106,6 +116,8 @@ def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     messages: list[str] = []
     current = ""
     for block in blocks:
+        if not visible(block).strip():
+            continue  # Telegram refuses a message with no visible text
         pieces = [block] if fits(block, limit) else _cut(visible(block), limit)
         for piece in pieces:
             candidate = f"{current}\n\n{piece}" if current else piece
@@ -125,7 +137,7 @@ def _cut(text: str, limit: int) -> list[str]:
     pieces, rest = [], text
     while rest:
         take = min(len(rest), limit)
-        while len(rest[:take].encode("utf-16-le")) // 2 > limit:
+        while _u16(rest[:take]) > limit:
             take -= 1
         if take < len(rest) and not rest[take].isspace():
             space = rest.rfind(" ", 0, take)
@@ -154,4 +166,6 @@ def sources_blocks(articles: list[Article]) -> list[str]:
 
 
 def inline_title(result: Answer) -> str:
-    return _shorten(result.answer or "Not in my sources", 120)
+    """One line for the inline result's title, which Telegram requires to be non-empty."""
+    statement = " ".join(_SURROGATE.sub("\ufffd", result.answer or "").split())
+    return _shorten(statement or "Not in my sources", 120)

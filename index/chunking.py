@@ -95,7 +95,14 @@ def sentence_spans(text: str, start: int, end: int, language: str = "en") -> lis
             return _regex_spans(text, start, end)
         spans.append((start + found, start + found + len(piece)))
         cursor = found + len(piece)
+    if _visible(block) != "".join(_visible(text[s:e]) for s, e in spans):
+        # pysbd dropped text (it returns nothing for "x \xa0. . . ."): never lose a paragraph
+        return _regex_spans(text, start, end)
     return spans
+
+
+def _visible(text: str) -> str:
+    return "".join(text.split())
 
 
 def _regex_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

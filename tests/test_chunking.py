@@ -147,3 +147,13 @@ def test_overlong_sentences_are_cut_at_spaces_and_stay_verbatim() -> None:
     unbroken = "".join(chr(97 + i % 26) for i in range(1000))  # no space to cut at
     chunks = chunk_corpus([article(unbroken)], ChunkingParams(max_sentence_chars=300))
     assert "".join(unbroken[s.start : s.end] for s in chunks.sentences) == unbroken
+
+
+def test_a_paragraph_the_splitter_drops_is_still_indexed() -> None:
+    """pysbd returns no segment at all for some text ("x \xa0. . . ."): the paragraph used to be
+    lost from the index without a word; the plain rule now takes over."""
+    text = "Umerov \xa0. . . ."
+    found = spans(text)
+    assert found and "".join("".join(found).split()) == "".join(text.split())
+    chunks = chunk_corpus([article(".\n\n" + text + "\n\nTalks ended.")])
+    assert any("Umerov" in p.text for p in chunks.passages)

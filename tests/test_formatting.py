@@ -179,3 +179,22 @@ def test_many_links_are_spread_over_messages_within_entity_limits() -> None:
         assert len(message) <= formatting.MAX_HTML_CHARS
     links = [e for m in messages for e in parsed(m)[1] if e["type"] == "text_link"]
     assert len(links) == 300
+
+
+@pytest.mark.parametrize("blank", ["", " \n ", None])
+def test_an_answer_with_nothing_to_show_still_sends_one_message(blank: str | None) -> None:
+    """pack() used to return no message at all for answer="" (the inline handler takes [0]) and
+    a whitespace-only message for " \\n " (Telegram: "message text is empty")."""
+    result = Answer(question="q", answered=True, answer=blank, quotes=[])
+    [message] = formatting.pack(formatting.answer_blocks(result))
+    assert parsed(message)[0].startswith("Not in my sources")
+    assert formatting.inline_title(result) == "Not in my sources"
+    with_quote = Answer(question="q", answered=True, answer=blank, quotes=[quote("Said it.")])
+    [message] = formatting.pack(formatting.answer_blocks(with_quote))
+    assert parsed(message)[0].startswith("Said it.")
+
+
+def test_lone_surrogates_are_replaced_not_sent() -> None:
+    message = formatting.quote_block(quote("a\ud800b"), expandable=False)
+    assert "a\ufffdb" in parsed(message)[0]
+    assert formatting.visible_length("\udc00") == 1  # measuring never raises
