@@ -18,7 +18,7 @@ from bot.replies import send_blocks, state_of, untrusted
 from bot.settings import Settings
 from bot.texts import text as fixed
 from bot.watcher import IndexWatcher
-from index.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
+from index.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES, MAX_CORPUS_FILE_BYTES
 from index.errors import TalksError
 from index.health import problems, recovered
 from index.ingest import (
@@ -135,8 +135,9 @@ async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not name.endswith(ARTICLE_SUFFIXES):
         await message.reply_text(fixed("add_suffixes"))
         return
-    if (document.file_size or 0) > MAX_ARTICLE_BYTES:
-        await message.reply_text(fixed("add_too_large", limit=MAX_ARTICLE_BYTES))
+    limit = MAX_ARTICLE_BYTES if name.endswith((".html", ".htm")) else MAX_CORPUS_FILE_BYTES
+    if (document.file_size or 0) > limit:  # refused before downloading it
+        await message.reply_text(fixed("add_too_large", limit=limit))
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())

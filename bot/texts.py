@@ -98,7 +98,9 @@ TEXTS: dict[str, dict[str, str]] = {
         ".html file."
     },
     "add_suffixes": {"en": "I can add .md, .txt and .html files as articles."},
-    "add_too_large": {"en": "That file is larger than {limit:,} bytes."},
+    "add_too_large": {
+        "en": "That file is larger than {limit:,} bytes: split it into several articles."
+    },
     "reindex_failed": {"en": "Reindexing failed; still serving the previous index. {error}"},
 }
 

@@ -273,3 +273,12 @@ async def test_stats_shows_a_failed_version_then_a_degradation(tg, editable, mon
     text = (await reply_to(tg, tg.push_text("/stats", user=editor))).result["text"]
     assert "failed to load" not in text
     assert "Degraded: spelling dictionary: cannot be read (OSError" in text
+
+
+async def test_an_oversize_article_file_is_refused_before_downloading(tg, editable) -> None:
+    content = (TEST_CORPUS / PRISONERS).read_bytes() + "Слово за словом. ".encode() * 30_000
+    msg = tg.push_document("huge.md", content, user=editable["editor"])
+    call = await reply_to(tg, msg)
+    assert call.result["text"].startswith("That file is larger than 500,000 bytes")
+    assert tg.calls_to("getFile") == []
+    assert not (editable["corpus"] / "huge.md").exists()
