@@ -225,7 +225,7 @@ def _write_vectors(
 @contextlib.contextmanager
 def _held(path: Path, flags: int = os.O_RDONLY) -> Iterator[int]:
     """An exclusive flock on path (a folder or a file) until the block ends."""
-    fd = os.open(path, flags)
+    fd = os.open(path, flags, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd

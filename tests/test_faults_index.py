@@ -194,7 +194,7 @@ def test_current_that_names_no_version_is_damage_in_one_line(copy, capsys, damag
     assert_one_line_naming_the_fix(code, err)
     assert "damaged (CURRENT" in err, err
     recovers(corpus, index)
-    assert (index / "CURRENT").is_file()
+    assert (index / "CURRENT").is_file() and not (index / "CURRENT").stat().st_mode & 0o111
 
 
 CONSISTENT_DAMAGE = {
