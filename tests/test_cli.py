@@ -188,3 +188,38 @@ def test_index_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == f"talks: File exists ({blocker})"  # names the path
+
+
+def test_index_names_and_skips_hostile_files(tmp_path: Path) -> None:
+    """The impossible date that once stopped every build, and other malformed files, are
+    named with their reason; the good article is indexed."""
+    from .conftest import copy_corpus
+
+    corpus = copy_corpus(tmp_path / "corpus", SEED_CORPUS)
+    good = (corpus / "2025-06-02-ukraine-russia-talks-turkey.md").read_text(encoding="utf-8")
+    (corpus / "impossible-date.md").write_text(
+        good.replace("published: 2025-06-02", "published: 2025-02-30"), encoding="utf-8"
+    )
+    (corpus / "latin1.txt").write_bytes(
+        "Café\n\nUn texte en Latin-1, pas en UTF-8.".encode("latin-1")
+    )
+    (corpus / "junk.md").write_bytes(bytes(range(256)) * 4)
+    (corpus / "empty.md").write_bytes(b"")
+    with (corpus / "huge.md").open("wb") as fh:
+        fh.truncate(2_000_000)
+    (corpus / "wrong-types.md").write_text(
+        good.replace('title: "Ukraine', 'title: [1, 2]\nx: "Ukraine'), encoding="utf-8"
+    )
+    result = run("index", *at(corpus, tmp_path / "index"))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for line in [
+        "talks: skipped empty.md: the file is empty",
+        "talks: skipped huge.md: 2,000,000 bytes, larger than 500 KB: split it into several",
+        "talks: skipped impossible-date.md: bad front matter (published: 2025-02-30 is not a real",
+        "talks: skipped junk.md: a binary file, not text (it contains NUL bytes)",
+        "talks: skipped latin1.txt: not UTF-8 text",
+        "talks: skipped wrong-types.md: bad front matter (title: must be text, not a list)",
+    ]:
+        assert line in result.stderr, result.stderr
+    assert "Indexed 1 article, 6 skipped" in result.stderr
