@@ -271,3 +271,25 @@ async def bot(tg, seed_engine, seed_index):
     await tg.wait_until_polling()
     yield app
     await stop_polling(app)
+
+
+TINY_ARTICLE = (
+    "---\ntitle: Talks in Istanbul\npublished: 2025-06-02\nurl: https://e.org/istanbul\n"
+    "source: Test\n---\n\nThe Ukrainian delegation was led by Defence Minister Rustem Umerov. "
+    "The Russian delegation was headed by Vladimir Medinsky.\n\nThe two sides met in Istanbul "
+    "for about an hour and agreed to meet again.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A one-article corpus and its index, built with the fakes (copy before changing)."""
+    from index.builder import build_index
+
+    from .fakes import fake_models
+
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "istanbul.md").write_text(TINY_ARTICLE, encoding="utf-8")
+    build_index(root / "corpus", root / "index", fake_models())
+    return root / "corpus", root / "index"

@@ -112,33 +112,17 @@ async def test_a_dropped_getupdates_connection_loses_no_question(tg, bot) -> Non
     assert "Istanbul" in call.result["text"] and len(replies(tg, msg)) == 1
 
 
-def _update(tg, text: str, entities: list[dict] | None = None, chat: dict | None = None) -> dict:
-    """A message as a forged update could carry it (Telegram itself never sends these)."""
-    user = tg.default_user
-    chat = chat or tg.private_chat(user)
-    tg.chats.setdefault(chat["id"], chat)
-    msg = {
-        "message_id": tg._next_msg_id(chat["id"]),
-        "date": int(time.time()),
-        "chat": chat,
-        "from": user,
-        "text": text,
-    }
-    if entities:
-        msg["entities"] = entities
-    tg.push_update({"message": msg})
-    return msg
-
-
 async def test_unknown_command_with_a_lone_surrogate(tg, bot) -> None:
-    msg = _update(tg, "/sta\ud800rt now", [{"type": "bot_command", "offset": 0, "length": 6}])
+    msg = tg.push_text(
+        "/sta\ud800rt now", entities=[{"type": "bot_command", "offset": 0, "length": 6}]
+    )
     call = await reply_to(tg, msg)
     assert "/start" in call.result["text"] or "/help" in call.result["text"]
     assert "\ud800" not in call.params["text"] and apologies(tg) == []
 
 
 async def test_question_with_lone_surrogates_is_answered(tg, bot) -> None:
-    msg = _update(tg, "Where did the \udc00delegations meet?\ud83d")
+    msg = tg.push_text("Where did the \udc00delegations meet?\ud83d")
     call = await reply_to(tg, msg)
     assert "Istanbul" in call.result["text"] and apologies(tg) == []
 
@@ -146,9 +130,10 @@ async def test_question_with_lone_surrogates_is_answered(tg, bot) -> None:
 async def test_group_mention_entity_splitting_a_surrogate_pair(tg, bot) -> None:
     group = tg.group_chat()
     # Offset 1 is inside the emoji's surrogate pair.
-    _update(tg, "😀@news_test_bot where?", [{"type": "mention", "offset": 1, "length": 14}], group)
-    fine = _update(
-        tg, "@news_test_bot " + QUESTION, [{"type": "mention", "offset": 0, "length": 14}], group
+    mention = {"type": "mention", "offset": 1, "length": 14}
+    tg.push_text("😀@news_test_bot where?", chat=group, entities=[mention])
+    fine = tg.push_text(
+        "@news_test_bot " + QUESTION, chat=group, entities=[{**mention, "offset": 0}]
     )
     await reply_to(tg, fine)
     await asyncio.sleep(0.5)

@@ -23,30 +23,15 @@ from index.builder import build_index
 from index.errors import IndexBuildError, IndexCorruptError
 from index.store import clean_leftovers, load_index, read_manifest
 
+from .conftest import TINY_ARTICLE
 from .fakes import fake_models
-
-ARTICLE = (
-    "---\ntitle: Talks in Istanbul\npublished: 2025-06-02\nurl: https://e.org/istanbul\n"
-    "source: Test\n---\n\nThe Ukrainian delegation was led by Defence Minister Rustem Umerov. "
-    "The Russian delegation was headed by Vladimir Medinsky.\n\nThe two sides met in Istanbul "
-    "for about an hour and agreed to meet again.\n"
-)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("faults")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "istanbul.md").write_text(ARTICLE, encoding="utf-8")
-    build_index(root / "corpus", root / "index", fake_models())
-    return root / "corpus", root / "index"
 
 
 @pytest.fixture
-def copy(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path, Path]:
+def copy(tiny: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path, Path]:
     """(corpus, index, the served version's folder), copied for this test to damage."""
-    shutil.copytree(built[0], tmp_path / "corpus")
-    shutil.copytree(built[1], tmp_path / "index")
+    shutil.copytree(tiny[0], tmp_path / "corpus")
+    shutil.copytree(tiny[1], tmp_path / "index")
     index = tmp_path / "index"
     return tmp_path / "corpus", index, index / "versions" / read_manifest(index).version
 
@@ -230,7 +215,7 @@ def test_damage_with_a_rewritten_checksum_is_still_caught(copy, capsys, name) ->
 
 def test_a_version_whose_bm25_does_not_load_is_never_published(copy) -> None:
     corpus, index, version = copy
-    (corpus / "more.md").write_text(ARTICLE.replace("istanbul", "geneva"), encoding="utf-8")
+    (corpus / "more.md").write_text(TINY_ARTICLE.replace("istanbul", "geneva"), encoding="utf-8")
     import index.builder as builder
 
     real = builder.Bm25.build
@@ -317,6 +302,6 @@ def test_test_hook_is_inert_without_its_variable(copy, monkeypatch) -> None:
     assert not store.KILL_AT_ENV.startswith("TALKS_")
     monkeypatch.setenv(store.KILL_AT_ENV, "some other step")
     corpus, index, _ = copy
-    (corpus / "more.md").write_text(ARTICLE.replace("istanbul", "geneva"), encoding="utf-8")
+    (corpus / "more.md").write_text(TINY_ARTICLE.replace("istanbul", "geneva"), encoding="utf-8")
     assert build_index(corpus, index, fake_models()).manifest.articles == 2
     assert os.environ[store.KILL_AT_ENV] == "some other step"

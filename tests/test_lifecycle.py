@@ -176,12 +176,6 @@ def test_second_build_at_the_same_time_is_refused_clearly(tmp_path, corpus, fake
 
 # --- builds killed at every step ---------------------------------------------------------------
 
-TINY = (
-    "---\ntitle: Talks in Istanbul\npublished: 2025-06-02\nurl: https://e.org/istanbul\n"
-    "source: Test\n---\n\nThe Ukrainian delegation was led by Defence Minister Rustem Umerov. "
-    "The Russian delegation was headed by Vladimir Medinsky.\n\nThe two sides met in Istanbul "
-    "for about an hour and agreed to meet again.\n"
-)
 TINY_QUESTION = "Who led the Ukrainian delegation?"
 CHILD_BUILD = (
     "import sys\n"
@@ -189,16 +183,6 @@ CHILD_BUILD = (
     "from tests.fakes import fake_models\n"
     "build_index(sys.argv[1], sys.argv[2], fake_models())\n"
 )
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A one-article corpus and its index, built with the fakes (copy before changing)."""
-    root = tmp_path_factory.mktemp("tiny")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "istanbul.md").write_text(TINY, encoding="utf-8")
-    build_index(root / "corpus", root / "index", fake_models())
-    return root / "corpus", root / "index"
 
 
 def copy_of(tiny: tuple[Path, Path], folder: Path) -> tuple[Path, Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import SEED_CORPUS, TOKEN, dev_questions
+from .helpers import reply_to
 
 pytestmark = pytest.mark.model
 TALKS = shutil.which("talks")
@@ -58,13 +59,7 @@ async def test_serve_polls_answers_and_stops_cleanly_on_sigint(tg, seed_index: P
         assert tg.calls_to("setMyCommands", ok=True)
         question = next(q for q in dev_questions() if q["id"] == "d03")
         msg = tg.push_text(question["q"])
-        call = await tg.wait_for_call(
-            "sendMessage",
-            lambda c: (
-                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
-            ),
-            timeout=30,
-        )
+        call = await reply_to(tg, msg, timeout=30)
         assert call.ok and "Istanbul" in call.result["text"]
     finally:
         output = await stop(proc)
@@ -89,13 +84,7 @@ async def test_serve_by_webhook_with_secret(tg, seed_index: Path, unused_tcp_por
         assert tg.webhook["secret_token"] == "hook_secret-42"
         assert tg.webhook["url"].endswith("/telegram-hook")
         msg = tg.push_text("who leads Ukraine's delegation")
-        call = await tg.wait_for_call(
-            "sendMessage",
-            lambda c: (
-                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
-            ),
-            timeout=30,
-        )
+        call = await reply_to(tg, msg, timeout=30)
         assert "Umerov" in call.result["text"]
     finally:
         output = await stop(proc)
@@ -149,24 +138,12 @@ async def test_serve_started_during_an_outage_waits_then_answers(tg, seed_index:
         await tg.come_back()
         await tg.wait_until_polling(timeout=90)
         msg = tg.push_text("Where did the delegations meet?")
-        call = await tg.wait_for_call(
-            "sendMessage",
-            lambda c: (
-                (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
-            ),
-            timeout=30,
-        )
+        call = await reply_to(tg, msg, timeout=30)
         assert "Istanbul" in call.result["text"]
         tg.fail_next("getUpdates", 502, "Bad Gateway", times=2)
         tg._new_update.set()
         later = tg.push_text("Where did the delegations meet?")
-        await tg.wait_for_call(
-            "sendMessage",
-            lambda c: (
-                (c.params.get("reply_parameters") or {}).get("message_id") == later["message_id"]
-            ),
-            timeout=30,
-        )
+        await reply_to(tg, later, timeout=30)
     finally:
         output = await stop(proc)
     assert "cannot reach the Telegram Bot API" in output

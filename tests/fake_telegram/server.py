@@ -305,8 +305,11 @@ class FakeTelegram:
         user: dict | None = None,
         chat: dict | None = None,
         reply_to: dict | None = None,
+        entities: list[dict] | None = None,
     ) -> dict:
-        """A user writes `text` to the bot. Returns the Message dict that the bot will receive."""
+        """A user writes `text` to the bot. Returns the Message dict that the bot will receive.
+        `entities` replace the bot_command entity made for a leading /command (a forged update
+        can carry any)."""
         user = user or self.default_user
         chat = chat or self.private_chat(user)
         self.chats.setdefault(chat["id"], chat)
@@ -317,7 +320,9 @@ class FakeTelegram:
             "from": user,
             "text": text,
         }
-        if text.startswith("/"):
+        if entities is not None:
+            msg["entities"] = entities
+        elif text.startswith("/"):
             cmd = text.split()[0]
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": u16len(cmd)}]
         if reply_to:
