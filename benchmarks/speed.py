@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -110,29 +109,6 @@ def excluded_ids() -> set[str]:
     return heldout | used | set(IDS)
 
 
-def write_article(folder: Path, row: dict[str, str]) -> None:
-    """One NewsArticles row as a corpus .md file, exactly as make_corpus.py writes it."""
-    from make_corpus import OUTLET
-
-    body = row["text"].replace('""', '"').strip()
-    title = (row["title"].strip() or body.split(".")[0][:90]).replace('""', '"')
-    year, month, day = (int(x) for x in row["publish_date"].strip().split()[0].split("/"))
-    published = dt.date(year, month, day).isoformat()
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50].strip("-")
-    paragraphs = [p.strip() for p in re.split(r"\n+", body) if p.strip()]
-    netloc = urllib.parse.urlparse(row["article_source_link"]).netloc
-    source = OUTLET.get(netloc, netloc)
-    front = (
-        f"title: {json.dumps(title, ensure_ascii=False)}\npublished: {published}\n"
-        f"url: {json.dumps(row['article_source_link'].strip())}\n"
-        f"source: {json.dumps(source)}\nlanguage: en"
-    )
-    name = f"{published}-{row['article_id']}-{slug}.md"
-    (folder / name).write_text(
-        f"---\n{front}\n---\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
-    )
-
-
 def make_corpus(folder: Path, distractors: int, seed: int = 7) -> list[str]:
     """corpus/ plus `distractors` random eligible NewsArticles; returns the ids picked."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,6 +124,8 @@ def make_corpus(folder: Path, distractors: int, seed: int = 7) -> list[str]:
         for r in csv.DictReader(text)
         if r["article_id"] not in excluded and len(r["text"].strip()) > 200
     ]
+    from make_corpus import write_article
+
     picked = random.Random(seed).sample(rows, min(distractors, len(rows)))
     for row in picked:
         write_article(folder, row)

