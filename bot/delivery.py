@@ -60,7 +60,7 @@ class DeliveryLimiter(AIORateLimiter):
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
             except NetworkError as exc:
-                if isinstance(exc, BadRequest):
+                if not lost_in_transit(exc):  # a BadRequest: the request itself is wrong
                     raise
                 if not never_reached_telegram(exc):
                     log.warning("%s may not have reached Telegram: %s", endpoint, describe(exc))

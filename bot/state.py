@@ -68,7 +68,6 @@ class BotState:
     inline_answered: int = 0
     inline_busy: int = 0  # inline queries given no result because every inline slot was taken
     inline_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
-    degraded: dict[str, str] = field(default_factory=dict)  # what is not working, and why
     started: float = field(default_factory=time.time)
     max_more: int = 1000
     admin_ids: frozenset[int] = frozenset()
