@@ -56,9 +56,7 @@ async def _reindex(context: ContextTypes.DEFAULT_TYPE) -> str:
     settings = _settings(context)
     async with state.reindexing:
         try:
-            report = await asyncio.to_thread(
-                build, settings, state.engine.models, quiet=True, threads=settings.query_threads
-            )
+            report = await asyncio.to_thread(build, settings, state.engine.models, quiet=True)
         except TalksError as exc:
             return fixed("reindex_failed", error=exc) + await _switch_note(context)
         switch = await _switch_note(context)

@@ -290,7 +290,7 @@ def _cmd_index(settings, *, full: bool = False) -> int:
     from index.corpus import load_corpus
 
     load_corpus(settings.corpus_dir)  # fail fast on a missing or empty corpus, before the model
-    build(settings, model_loader(settings, settings.index_threads), full=full)
+    build(settings, model_loader(settings), full=full)
     return 0
 
 

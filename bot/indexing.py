@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from index.answering.params import CALIBRATION_FILE, calibration
 from index.builder import BuildReport, build_index
 from index.corpus import fingerprint
-from index.encoders import ModelLoader, Models, set_threads
+from index.encoders import ModelLoader, Models
 from index.engine import Engine, open_engine
 from index.errors import IndexNotFoundError, TalksError
 from index.health import degraded, recovered
@@ -22,10 +22,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def model_loader(settings: Settings, threads: int | None = None) -> ModelLoader:
-    """The models these settings answer with, loaded when first needed."""
+def model_loader(settings: Settings) -> ModelLoader:
+    """The models these settings answer with, loaded when first needed: builds on
+    index_threads, questions on query_threads."""
     return ModelLoader(
-        threads=threads or settings.query_threads,
+        threads=settings.index_threads,
+        query_threads=settings.query_threads,
+        cache=settings.model_cache,
         multilingual=settings.retrieval.multilingual,
         rerank=settings.scoring.rerank,
     )
@@ -37,7 +40,6 @@ def build(
     *,
     full: bool = False,
     quiet: bool = False,
-    threads: int | None = None,
 ) -> BuildReport:
     """Update (or with full=True rebuild) the index, with a progress bar on a terminal and a
     one-line summary on stderr. A ModelLoader loads only if there is text to embed."""
@@ -52,14 +54,12 @@ def build(
         bar.n = done
         bar.refresh()
 
-    set_threads(threads or settings.index_threads)
     try:
         report = build_index(
             settings.corpus_dir, settings.index_dir, models, progress=progress, full=full
         )
     finally:
         bar.close()
-        set_threads(settings.query_threads)
     if not quiet:
         for problem in report.problems:
             print(f"talks: skipped {problem}", file=sys.stderr)
@@ -99,12 +99,11 @@ def open_for_answering(settings: Settings, *, refresh: bool = False) -> Engine:
                 f"{settings.corpus_dir} (first run)",
                 file=sys.stderr,
             )
-            models = model_loader(settings, settings.index_threads)()
+            models = model_loader(settings)()
             build(settings, models)
     corpus_print = None
     if corpus_check and settings.corpus_dir.is_dir():
         corpus_print = fingerprint(settings.corpus_dir)
-    set_threads(settings.query_threads)
     warn_if_uncalibrated(models)
     return open_engine(settings.index_dir, models, corpus_fingerprint=corpus_print)
 

@@ -27,6 +27,7 @@ from index.answering import (
     ScoringParams,
 )
 from index.errors import TalksError
+from index.runtime import cache_root
 
 PREFIX = "TALKS_"
 NESTED = "__"
@@ -70,9 +71,12 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(default=Path("corpus"), description="folder of article files")
     index_dir: Path = Field(default=Path(".talks-index"), description="where the index is kept")
-    query_threads: int = Field(default=1, ge=1, le=64, description="torch threads per question")
+    query_threads: int = Field(default=1, ge=1, le=64, description="model threads per question")
     index_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="threads to build"
+    )
+    model_cache: Path = Field(
+        default_factory=cache_root, description="where the int8 ONNX models are made and kept"
     )
     # The answering stages (index.answering.params): every field of each is a setting.
     retrieval: RetrievalParams = RetrievalParams()

@@ -57,3 +57,7 @@ class EvalFileError(TalksError):
 
 class CalibrationError(TalksError):
     """calibration.json is missing, damaged, or does not match the models in use."""
+
+
+class ModelError(TalksError):
+    """A model's packaged files cannot be read, exported or checked."""
