@@ -69,10 +69,10 @@ def main() -> None:
     figures: dict[str, object] = {}
 
     started = time.perf_counter()
-    from index.encoders import MiniLMEncoder, Models, load_models, set_threads
+    from index.encoders import MiniLMEncoder, Models, load_models
 
     encoder = MiniLMEncoder(threads=2)
-    figures["model_load_s (torch import + model)"] = round(time.perf_counter() - started, 2)
+    figures["model_load_s"] = round(time.perf_counter() - started, 2)
 
     from index.answering import answer
     from index.builder import build_index
@@ -84,7 +84,6 @@ def main() -> None:
         corpus = work / "synthetic"
         corpus.mkdir()
         synthetic_corpus(corpus, args.synthetic)
-        set_threads(2)
         report = build_index(corpus, work / "synthetic-index", Models(minilm=encoder))
         m = report.manifest
         figures["build_articles"] = m.articles
@@ -105,13 +104,8 @@ def main() -> None:
         engine = open_engine(index_dir, models)
         questions_file = ROOT / "tests" / "data" / "dev_questions.jsonl"
         questions = [json.loads(x)["q"] for x in questions_file.read_text().splitlines() if x]
-        runs = [
-            ("", 1, AnswerParams()),
-            ("_2thr", 2, AnswerParams()),
-            ("_no_rerank", 1, AnswerParams(scoring={"rerank": False})),
-        ]
-        for label, threads, params in runs:
-            set_threads(threads)
+        runs = [("", AnswerParams()), ("_no_rerank", AnswerParams(scoring={"rerank": False}))]
+        for label, params in runs:  # questions on one thread (load_models' query_threads)
             for q in questions:  # warm-up
                 answer(q, engine, params)
             total = []
@@ -122,7 +116,6 @@ def main() -> None:
                     total.append((time.perf_counter() - t0) * 1000)
             figures[f"query_ms_p50{label}"] = round(statistics.median(total), 1)
             figures[f"query_ms_p95{label}"] = round(percentile(total, 0.95), 1)
-        set_threads(1)
         embed = []
         for q in questions * args.repeats:
             t0 = time.perf_counter()

@@ -29,10 +29,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from index.builder import build_index
-    from index.encoders import MiniLMEncoder, Models, set_threads
+    from index.encoders import MiniLMEncoder, Models
 
     encoder = Models(minilm=MiniLMEncoder(threads=2))
-    set_threads(2)
     work = Path(tempfile.mkdtemp(prefix="talks-lifecycle-"))
     try:
         corpus, index = work / "corpus", work / "index"

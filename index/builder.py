@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
 from index.chunking import chunk_corpus
 from index.corpus import Corpus, load_corpus
 from index.encoders import ModelLoader, Models
@@ -232,7 +230,6 @@ def build_index(
             old,
             (passage_keys, passage_texts),
             (sentence_keys, sentence_texts),
-            [p.sentence_ids for p in chunks.passages],
             progress,
         )
         manifest = write_index(
@@ -266,14 +263,10 @@ def _vectors(
     old: IndexData | None,
     passages: Texts,
     sentences: Texts,
-    passage_sentences: list[list[int]],
     progress: Callable[[int, int], None] | None,
 ) -> tuple[dict[str, tuple], int, int]:
     """Passage and sentence vectors for every space, the previous version's reused by text
-    hash; the models are loaded only if something is new. MiniLM embeds passages and
-    sentences; e5 embeds sentences only, and a passage's e5 vector is the mean of its
-    sentences' (a Cyrillic question's retrieval loses nothing measurable by it, see the issue
-    notes, and the build reads each text once with e5). Returns the vectors, the number of
+    hash; the models are loaded only if something is new. Returns the vectors, the number of
     texts MiniLM embedded, and of those the passages."""
     reuse = {
         space: VectorReuse.of(old, space, int(identities[space]["dim"]))  # type: ignore[index]
@@ -291,25 +284,12 @@ def _vectors(
     vectors = {}
     for space in spaces:
         encoder = lambda space=space: getattr(model(), space)  # noqa: E731
-        if space == "minilm":
-            vectors[space] = (
-                reuse[space].vectors(*passages, encoder, step),
-                reuse[space].vectors(*sentences, encoder, step),
-            )
-        else:
-            sentence_vectors = reuse[space].vectors(*sentences, encoder)
-            vectors[space] = (mean_vectors(sentence_vectors, passage_sentences), sentence_vectors)
+        counted = step if space == "minilm" else None
+        vectors[space] = (
+            reuse[space].vectors(*passages, encoder, counted),
+            reuse[space].vectors(*sentences, encoder, counted),
+        )
     return vectors, step.total, new_passages
-
-
-def mean_vectors(rows: np.ndarray, groups: list[list[int]]) -> np.ndarray:
-    """For each group of rows, the normalized mean of their vectors (float32)."""
-    out = np.zeros((len(groups), rows.shape[1]), dtype=np.float32)
-    for n, group in enumerate(groups):
-        if group:
-            out[n] = rows[group].sum(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _report(

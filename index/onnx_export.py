@@ -90,7 +90,7 @@ def _e5_example(weights: E5Weights) -> tuple:
     return (torch.zeros((2, 8, weights.config.hidden)), torch.ones((2, 8)))
 
 
-def _e5_module(weights: E5Weights):
+def _e5_module(weights: E5Weights, states: bool = False):
     import torch
     from torch import nn
 
@@ -146,6 +146,8 @@ def _e5_module(weights: E5Weights):
             bias = (1.0 - mask[:, None, None, :]) * -1e9  # padding is never attended to
             for layer in self.layers:
                 x = layer(x, bias)
+            if states:
+                return x
             weight = mask.unsqueeze(-1)
             return (x * weight).sum(1) / weight.sum(1)
 

