@@ -10,7 +10,7 @@
 
 Nothing is downloaded (HF_HUB_OFFLINE is forced on). Every call into a model holds that model's
 lock: one tokenizer or C engine is never entered by two threads at once (fast tokenizers raise
-"Already borrowed" when they are), and a build's batches interleave with questions.
+"Already borrowed" when they are), and a build's runs interleave with questions.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,13 +54,10 @@ class Encoder(Protocol):
         ...
 
     def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        """float32 array (len(texts), dim), rows L2-normalized (passages)."""
+        """float32 array (len(texts), dim), rows L2-normalized (passages); a text's vector
+        depends on that text alone, not on what else is encoded with it."""
         ...
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -100,22 +98,26 @@ def reranker_identity() -> dict[str, object]:
     return package_identity(RERANKER_NAME, RERANKER_PACKAGE)
 
 
-def encode_in_batches(
+def encode_each(
     texts: Sequence[str],
-    one_batch: Callable[[list[str]], np.ndarray],
+    one: Callable[[str], np.ndarray],
     dim: int,
-    batch_size: int,
+    workers: int,
     progress: Callable[[int], None] | None,
 ) -> np.ndarray:
-    """Encode in batches of similar length (less padding wasted), reporting progress; the rows
-    come back in input order."""
+    """Encode each text in a run of its own, on `workers` threads, reporting progress; the rows
+    come back in input order.
+
+    One text per run, not batches: int8 dynamic quantization scales each run's activations by
+    their largest value, so in a batch a text's vector would depend on its neighbours (an
+    incremental build would not match a full one), and on this CPU single runs are faster too
+    (64 news passages: MiniLM 1.9 s one by one against 3.6 s in padded batches of 32)."""
     out = np.zeros((len(texts), dim), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for i in range(0, len(order), batch_size):
-        rows = order[i : i + batch_size]
-        out[rows] = np.asarray(one_batch([texts[j] for j in rows]), dtype=np.float32)
-        if progress:
-            progress(len(rows))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for n, vector in enumerate(pool.map(one, texts)):
+            out[n] = vector
+            if progress:
+                progress(1)
     return out
 
 
@@ -130,16 +132,18 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
 
 
 class _Sessions:
-    """One int8 ONNX file run on `threads` intra-op threads for batches (a build) and on
-    `query_threads` for single questions (1 by default: on 2 cores a second thread per question
+    """One int8 ONNX file: a build runs it on `threads` worker threads of one intra-op thread
+    each (a session is safe to run from several threads at once), a question on
+    `query_threads` intra-op threads (1 by default: on 2 cores a second thread per question
     mostly waits for the other core when anything else runs)."""
 
     def __init__(self, path: Path, threads: int, query_threads: int = 1) -> None:
-        self.batch = session(path, threads)
-        self.single = self.batch if threads == query_threads else session(path, query_threads)
+        self.workers = max(1, threads)
+        self.build = session(path, 1)
+        self.single = self.build if query_threads == 1 else session(path, query_threads)
 
     def run(self, inputs: dict[str, np.ndarray], *, single: bool = False) -> np.ndarray:
-        chosen = self.single if single else self.batch
+        chosen = self.single if single else self.build
         return np.asarray(chosen.run(None, inputs)[0], dtype=np.float32)
 
 
@@ -197,7 +201,7 @@ class MiniLMEncoder:
     def identity(self) -> dict[str, object]:
         return minilm_identity()
 
-    def _batch(self, texts: list[str], single: bool = False) -> np.ndarray:
+    def _embed(self, texts: list[str], single: bool = False) -> np.ndarray:
         with self._lock:  # one tokenizer is never entered by two threads
             encoded = self._tokenizer.encode_batch(texts)
         inputs = {
@@ -208,16 +212,15 @@ class MiniLMEncoder:
         return normalized(self._sessions.run(inputs, single=single))
 
     def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        return encode_in_batches(texts, self._batch, self.dim, batch_size, progress)
+        def one(text: str) -> np.ndarray:
+            return self._embed([text])[0]
+
+        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._batch([query_text(text)], single=True)[0]
+        return self._embed([query_text(text)], single=True)[0]
 
 
 def e5_recipe(weights: E5Weights) -> OnnxRecipe:
@@ -272,7 +275,7 @@ class E5Encoder:
                 owner.append(n)
         return windows, owner
 
-    def _batch(self, texts: list[str], prefix: str = "passage: ", single: bool = False):
+    def _embed(self, texts: list[str], prefix: str = "passage: ", single: bool = False):
         windows, owner = self._windows(texts, prefix)
         longest = max(len(ids) for ids in windows)
         ids = np.full((len(windows), longest), self._weights.pad, dtype=np.int64)
@@ -288,16 +291,15 @@ class E5Encoder:
         return normalized(out)
 
     def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        return encode_in_batches(texts, self._batch, self.dim, batch_size, progress)
+        def one(text: str) -> np.ndarray:
+            return self._embed([text])[0]
+
+        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._batch([query_text(text)], "query: ", single=True)[0]
+        return self._embed([query_text(text)], "query: ", single=True)[0]
 
 
 def reranker_dir() -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from index.encoders import Models, encode_in_batches
+from index.encoders import Models, encode_each
 from index.text.tokens import content_terms
 
 DIM = 128
@@ -46,18 +46,15 @@ class FakeEncoder:
         return {"name": self.name, "package": "tests.fakes", "version": "1", "dim": self.dim}
 
     def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        def one_batch(batch: list[str]) -> np.ndarray:
-            with self._lock:
-                self.encoded.extend(batch)
-            return np.stack([bag_of_words(t, self.dim, self.salt) for t in batch])
+        with self._lock:
+            self.encoded.extend(texts)
 
-        return encode_in_batches(texts, one_batch, self.dim, batch_size, progress)
+        def one(text: str) -> np.ndarray:
+            return bag_of_words(text, self.dim, self.salt)
+
+        return encode_each(texts, one, self.dim, 1, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
         return bag_of_words(text, self.dim, self.salt)

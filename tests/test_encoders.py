@@ -1,5 +1,5 @@
 """The model wrappers' own logic, without loading a model: one thread at a time in a tokenizer
-(a stand-in counts how many threads are inside it at once), batching in input order, e5's
+(a stand-in counts how many threads are inside it at once), runs in input order, e5's
 windows, and the identities the manifest and calibration.json record. The real models against
 their references: tests/test_runtime.py."""
 
@@ -43,7 +43,7 @@ class Sessions:
     """A stand-in for the ONNX sessions: counts how many threads run a batch at once."""
 
     def __init__(self, dim: int) -> None:
-        self.inside, self.dim = Inside(), dim
+        self.inside, self.dim, self.workers = Inside(), dim, 2
 
     def run(self, inputs, *, single=False):
         self.inside.enter()
@@ -82,9 +82,9 @@ def wrapped(cls):
 @pytest.mark.parametrize(
     ("cls", "call"),
     [
-        (encoders.MiniLMEncoder, lambda m: m.encode(["a", "b", "c"], batch_size=1)),
+        (encoders.MiniLMEncoder, lambda m: m.encode(["a", "b", "c"])),
         (encoders.MiniLMEncoder, lambda m: m.encode_query("who leads?")),
-        (encoders.E5Encoder, lambda m: m.encode(["a", "b"], batch_size=1)),
+        (encoders.E5Encoder, lambda m: m.encode(["a", "b"])),
         (encoders.E5Encoder, lambda m: m.encode_query("хто очолює?")),
     ],
 )
@@ -108,7 +108,7 @@ def test_e5_reads_a_long_text_in_windows_weighted_by_length() -> None:
     model._window = 2
 
     class Pooled:
-        inside = Inside()
+        inside, workers = Inside(), 1
 
         def run(self, inputs, *, single=False):
             # each window's vector: [its content tokens, 1, 0, ...]
@@ -158,12 +158,16 @@ def test_cross_encoder_scores_under_its_lock() -> None:
     assert scorer.score("q", []).shape == (0,)
 
 
-def test_batches_come_back_in_input_order() -> None:
-    texts = ["ccc", "a", "bb", "dddd"]
-    out = encoders.encode_in_batches(
-        texts, lambda batch: np.array([[len(t)] for t in batch], dtype=np.float32), 1, 2, None
-    )
-    assert out[:, 0].tolist() == [3, 1, 2, 4]
+def test_texts_run_one_at_a_time_on_workers_and_come_back_in_input_order() -> None:
+    texts = ["ccc", "a", "bb", "dddd", "eeeee"]
+    seen: list[int] = []
+
+    def one(text: str) -> np.ndarray:
+        time.sleep(0.01 * (5 - len(text)))  # the shortest finishes last
+        return np.array([len(text)], dtype=np.float32)
+
+    out = encoders.encode_each(texts, one, 1, 3, seen.append)
+    assert out[:, 0].tolist() == [3, 1, 2, 4, 5] and seen == [1] * 5
 
 
 def test_identities_come_from_package_metadata() -> None:

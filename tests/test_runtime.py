@@ -170,3 +170,14 @@ def test_onnx_vectors_match_their_references(models) -> None:
     passages = runtime.cosines(models.e5.encode(TEXTS), engine.passage(TEXTS))
     query = float(models.e5.encode_query(TEXTS[2]) @ engine.query(TEXTS[2]))
     assert passages.min() > 0.98 and query > 0.98, (passages, query)
+
+
+@pytest.mark.model
+def test_a_vector_depends_on_its_text_alone(models) -> None:
+    """int8 dynamic quantization scales a run by its largest activation: a text encoded beside
+    others must still get the vector it gets alone, or an incremental build would not give the
+    answers a full one gives."""
+    for encoder in (models.minilm, models.e5):
+        together = encoder.encode([*TEXTS, "Слуга народу — партія президента. " * 40])
+        alone = np.stack([encoder.encode([text])[0] for text in TEXTS])
+        assert np.array_equal(together[: len(TEXTS)], alone), type(encoder).__name__
