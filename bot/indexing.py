@@ -31,6 +31,7 @@ def model_loader(settings: Settings) -> ModelLoader:
         cache=settings.model_cache,
         multilingual=settings.retrieval.multilingual,
         rerank=settings.scoring.rerank,
+        e5_runtime=settings.e5_runtime,
     )
 
 

