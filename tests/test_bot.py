@@ -35,7 +35,7 @@ async def still_serving(tg) -> None:
 
 async def test_dev_questions_answered_with_expected_words_inside_quotes(tg, bot) -> None:
     """Each fair English dev question through Telegram: answered with its expected words inside
-    linked, dated quotes, or (at most one in five, see DEV_ANSWERED_SHARE) declined."""
+    linked, dated quotes, or declined (no more often than DEV_ANSWERED_SHARE allows)."""
     answered = 0
     for q in ANSWERABLE:
         msg = tg.push_text(q["q"])
