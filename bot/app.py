@@ -39,6 +39,7 @@ COMMANDS = [
     BotCommand("start", "What I know and how to ask"),
     BotCommand("help", "Example questions"),
     BotCommand("sources", "The articles I answer from"),
+    BotCommand("latest", "The newest articles"),
 ]
 
 
@@ -175,6 +176,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     app.add_handler(CommandHandler(["start", "help"], handlers.start))
     app.add_handler(CommandHandler("sources", handlers.sources))
+    app.add_handler(CommandHandler("latest", handlers.latest))
     app.add_handler(CommandHandler("add", admin.add))
     app.add_handler(CommandHandler("reindex", admin.reindex))
     app.add_handler(CommandHandler("stats", admin.stats))

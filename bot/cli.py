@@ -62,6 +62,11 @@ def _ask_command(sub) -> None:
     )
     p.add_argument("question", nargs="*", metavar="QUESTION")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--today",
+        type=_date,
+        help="YYYY-MM-DD: the day 'last week' and the sources' age count from (default: today)",
+    )
     _paths(p)
 
 
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.app import serve
 
             return serve(settings)
-        return _cmd_ask(settings, " ".join(args.question), as_json=args.json)
+        return _cmd_ask(settings, " ".join(args.question), as_json=args.json, today=args.today)
     except QuestionError as exc:
         print(f"talks: {exc}\n{USAGE_EXAMPLE}", file=sys.stderr)
         return 2
@@ -294,13 +299,14 @@ def _cmd_index(settings, *, full: bool = False) -> int:
     return 0
 
 
-def _cmd_ask(settings, question: str, *, as_json: bool) -> int:
+def _cmd_ask(settings, question: str, *, as_json: bool, today: dt.date | None = None) -> int:
     from index.answering import answer, validate_question
 
     question = validate_question(question, settings.max_question_chars)  # before the model loads
     _check_index(settings)
-    result = answer(question, open_for_answering(settings), settings.answer_params())
-    print(render_json(result) if as_json else render_text(result))
+    engine = open_for_answering(settings)
+    result = answer(question, engine, settings.answer_params(), today=today)
+    print(render_json(result) if as_json else render_text(result, today))
     return 0
 
 
@@ -317,11 +323,17 @@ def render_json(result: Answer) -> str:
     return result.model_dump_json()
 
 
-def render_text(result: Answer) -> str:
+def render_text(result: Answer, today: dt.date | None = None) -> str:
     """Plain-text answer for the terminal."""
+    from bot.formatting import dating
+
     if not result.answered:
         return fixed("not_in_sources", result.language)
-    lines = [textwrap.fill(result.answer or "", width=100), "", "Quotes:"]
+    lines = [textwrap.fill(result.answer or "", width=100)]
+    when = dating(result, today)
+    if when:
+        lines.append(textwrap.fill(when, width=100))
+    lines += ["", "Quotes:"]
     for n, quote in enumerate(result.quotes, 1):
         lines.append(
             textwrap.fill(

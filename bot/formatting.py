@@ -12,7 +12,7 @@ import datetime as dt
 import html
 import re
 
-from bot.texts import EXAMPLES, text
+from bot.texts import EXAMPLES, date_text, text
 from index.models import Answer, Article, Quote
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 after entity parsing; keep headroom
@@ -60,8 +60,22 @@ def to_plain(message_html: str) -> str:
     return visible(message_html)
 
 
-def format_date(day: dt.date | None) -> str:
-    return f"{day.day} {day:%B %Y}" if day else "date unknown"
+def format_date(day: dt.date | None, language: str = "en") -> str:
+    return date_text(day, language) if day else "date unknown"
+
+
+def dating(result: Answer, today: dt.date | None = None) -> str:
+    """ "As of 1 July 2025.", and when the newest source on the subject is old, how old (plain
+    text)."""
+    if not result.answered or result.as_of is None:
+        return ""
+    language = result.language
+    line = text("as_of", language, date=date_text(result.as_of, language))
+    if result.stale and result.newest_source is not None:
+        days = ((today or dt.date.today()) - result.newest_source).days
+        newest = date_text(result.newest_source, language)
+        line += " " + text("stale", language, date=newest, days=days)
+    return line
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -101,6 +115,9 @@ def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str
     if not statement and not quotes:  # nothing to show: say so rather than send an empty message
         return answer_blocks(result.model_copy(update={"answered": False}))
     blocks = [esc(result.answer)] if statement else []
+    when = dating(result)
+    if when:
+        blocks.append(f"<i>{esc(when)}</i>")
     blocks += [quote_block(q, expandable=i > 0) for i, q in enumerate(quotes)]
     return blocks
 
@@ -162,6 +179,20 @@ def sources_blocks(articles: list[Article]) -> list[str]:
         title = title_link(article.title, article.url)
         source = f" ({esc(_shorten(article.source, 80))})" if article.source else ""
         lines.append(f"• {format_date(article.published)}: {title}{source}")
+    return lines
+
+
+def latest_blocks(articles: list[Article], count: int, language: str = "en") -> list[str]:
+    """The `count` newest articles, newest first, one line each with its date and outlet."""
+    dated = [a for a in articles if a.published]
+    ordered = sorted(dated, key=lambda a: (a.published, a.id), reverse=True)[:count]
+    if not ordered:
+        return sources_blocks(articles)
+    lines = [f"<b>{esc(text('latest_heading', language))}</b>"]
+    for article in ordered:
+        source = f" ({esc(_shorten(article.source, 80))})" if article.source else ""
+        when = format_date(article.published, language)
+        lines.append(f"• {when}: {title_link(article.title, article.url)}{source}")
     return lines
 
 

@@ -70,6 +70,21 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+LATEST_COUNT = 10  # articles /latest lists
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/latest: the newest articles in the index, with their dates and links."""
+    state = state_of(context)
+    articles = list(state.engine.articles.values()) if state.engine else []
+    await send_blocks(
+        context,
+        update.effective_chat.id,
+        formatting.latest_blocks(articles, LATEST_COUNT, user_language(update)),
+        reply_to=update.effective_message.message_id,
+    )
+
+
 def addressed_to_bot(message: Message, username: str, bot_id: int) -> bool:
     """In a group: the bot is @mentioned, or the message replies to one of the bot's."""
     reply = message.reply_to_message

@@ -91,6 +91,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Більше з джерел:",
         "ru": "Больше из источников:",
     },
+    "as_of": {
+        "en": "As of {date}.",
+        "uk": "Станом на {date}.",
+        "ru": "По состоянию на {date}.",
+    },
+    "stale": {
+        "en": "My newest source on this is from {date}, {days} days ago: there may be later news.",
+        "uk": "Моє найновіше джерело про це — від {date}, {days} дн. тому: можливо, є новіші "
+        "новини.",
+        "ru": "Мой самый новый источник об этом — от {date}, {days} дн. назад: возможно, есть "
+        "более свежие новости.",
+    },
+    "latest_heading": {
+        "en": "The newest articles in my index:",
+        "uk": "Найновіші статті в моїй базі:",
+        "ru": "Самые новые статьи в моей базе:",
+    },
     # Editors' commands (TALKS_ADMIN_IDS): English only.
     "admin_only": {"en": "Sorry, only the bot's editors can do that."},
     "add_usage": {
@@ -113,6 +130,29 @@ EXAMPLES = {
     "uk": ("Хто очолює делегацію Росії?", "Де відбулися переговори?"),
     "ru": ("Кто возглавляет делегацию Украины?", "Где проходят переговоры?"),
 }
+
+
+# Month names as a date says them ("1 липня 2025"), Ukrainian and Russian in the genitive.
+MONTHS = {
+    "uk": (
+        "січня", "лютого", "березня", "квітня", "травня", "червня", "липня", "серпня",
+        "вересня", "жовтня", "листопада", "грудня",
+    ),
+    "ru": (
+        "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
+        "октября", "ноября", "декабря",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ),
+}  # fmt: skip
+
+
+def date_text(day, language: str = "en") -> str:
+    """ "1 July 2025", "1 липня 2025", "1 июля 2025" (a datetime.date)."""
+    months = MONTHS.get(language, MONTHS["en"])
+    return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
 def text(name: str, language: str = "en", **values: object) -> str:

@@ -23,6 +23,7 @@ from index.store import (
     load_version,
     read_version_manifest,
 )
+from index.text.dates import DateSpan
 from index.text.language import is_latin
 from index.text.outlets import outlet_of
 from index.text.spelling import Corrector, english_dictionary
@@ -47,6 +48,10 @@ class Engine:
 
     def newest_or_today(self) -> dt.date:
         return self.newest or dt.date.today()
+
+    def published_in(self, span: DateSpan, slack: int = 0) -> frozenset[str]:
+        """The articles published in the span (or up to `slack` days after it)."""
+        return frozenset(a.id for a in self.articles.values() if span.holds(a.published, slack))
 
     @property
     def manifest(self) -> Manifest:

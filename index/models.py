@@ -84,3 +84,6 @@ class Answer(BaseModel):
     answer: str | None
     quotes: list[Quote]
     language: str = "en"  # of the question: en, uk or ru; fixed reply texts follow it
+    as_of: dt.date | None = None  # when the answer's source was published
+    newest_source: dt.date | None = None  # the newest article on the question's subject
+    stale: bool = False  # that one is older than the answering's stale_after_days

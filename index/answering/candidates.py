@@ -3,12 +3,14 @@ table (a row per candidate sentence, with its passage, article and every signal)
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from index.engine import Engine
 from index.search import Hit, VectorSpace, diversify, rrf
+from index.text.dates import DATE_SLACK_DAYS, DateSpan
 from index.text.tokens import content_terms
 
 from .params import AnswerParams
@@ -56,6 +58,7 @@ class Candidates:
     dense_order: tuple[int, ...] = ()  # passages by the dense search alone, best first
     lexical_order: tuple[int, ...] = ()  # by BM25 alone (English terms, or the names found)
     date_mismatch: bool = False  # the question names a date no candidate's article is from
+    newest: dt.date | None = None  # the newest publication date on the question's subject
 
     def __len__(self) -> int:
         return len(self.sentence)
@@ -71,7 +74,9 @@ def gather(engine: Engine, query: Query, params: AnswerParams) -> Candidates:
     if not retrieved.hits:
         return Candidates()
     cands = _sentences(engine, query, params, retrieved.space, retrieved.vector, retrieved.hits)
-    return cands.with_(dense_order=retrieved.dense, lexical_order=retrieved.lexical)
+    return cands.with_(
+        dense_order=retrieved.dense, lexical_order=retrieved.lexical, newest=retrieved.newest
+    )
 
 
 @dataclass(frozen=True)
@@ -81,14 +86,63 @@ class _Retrieved:
     hits: list[Hit]
     dense: tuple[int, ...]
     lexical: tuple[int, ...]
+    newest: dt.date | None  # the newest article on the subject
 
 
 def _allowed(engine: Engine, query: Query):
-    """A filter for passage rows: those of the outlet the question names (all if none)."""
-    if query.outlet is None:
+    """A filter for passage rows: those of the outlet the question names, and of the articles
+    published in the span of days it names, when any was (all rows if it names neither)."""
+    wanted: frozenset[str] | None = None
+    if query.outlet is not None:
+        wanted = engine.outlets[query.outlet]
+    if query.dates is not None:
+        dated = engine.published_in(query.dates, DATE_SLACK_DAYS)
+        if dated and (wanted is None or wanted & dated):
+            wanted = dated if wanted is None else wanted & dated
+    if wanted is None:
         return lambda rows: list(rows)
-    articles, wanted = engine.passage_articles, engine.outlets[query.outlet]
+    articles = engine.passage_articles
     return lambda rows: [r for r in rows if articles[r] in wanted]
+
+
+def _cosines(space: VectorSpace, vector: np.ndarray, rows: list[int], offset: float) -> np.ndarray:
+    """The passages' cosines, e5's same-script offset taken back."""
+    cosines = space.passage_scores(vector, rows) if rows else np.zeros(0, dtype=np.float32)
+    if offset and rows and space.non_latin is not None:
+        cosines = cosines - space.non_latin[0][rows] * offset
+    return cosines
+
+
+def newest_on_subject(
+    engine: Engine, query: Query, rows: list[int], cosines: np.ndarray, floor: float
+) -> dt.date | None:
+    """The newest publication date of the articles on the question's subject among `rows`:
+    those with a passage whose cosine reaches the quote floor and that mention every name
+    and number the question asks about."""
+    dates: set[dt.date] = set()
+    checked: dict[str, bool] = {}
+    for row, cosine in zip(rows, cosines, strict=True):
+        article = engine.passage_articles[row]
+        published = engine.articles[article].published
+        if cosine < floor or published is None or published in dates:
+            continue
+        if article not in checked:
+            checked[article] = not engine.mentions.missing(
+                list(query.names), set(query.numbers), article
+            )
+        if checked[article]:
+            dates.add(published)
+    return max(dates, default=None)
+
+
+def _latest_only(engine: Engine, rows: list[int], newest: dt.date | None) -> list[int]:
+    """ "What is the latest on…": the rows of the articles published on the newest day on the
+    subject (or up to DATE_SLACK_DAYS before it: reports of the same news)."""
+    if newest is None:
+        return rows
+    span = DateSpan(newest - dt.timedelta(days=DATE_SLACK_DAYS), newest)
+    articles = engine.passage_articles
+    return [r for r in rows if span.holds(engine.articles[articles[r]].published)]
 
 
 def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
@@ -113,13 +167,18 @@ def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
     else:
         rankings = [dense if retrieval.mode == "dense" else lexical]
     fused = rrf([r for r in rankings if r], retrieval.rrf_k)
+    floor = params.gate.ml_min_score if query.multilingual else params.gate.min_score
+    subject = fused[: retrieval.fusion_depth]
+    newest = newest_on_subject(
+        engine, query, subject, _cosines(space, vector, subject, offset), floor
+    )
+    if query.latest:
+        fused = _latest_only(engine, fused, newest)
     rows = diversify(fused, engine.passage_articles, retrieval.top_k, retrieval.per_article)
     # Fused ranks order the candidates; cosines (which mean something) decide abstention.
-    cosines = space.passage_scores(vector, rows) if rows else []
-    if offset and rows and space.non_latin is not None:
-        cosines = cosines - space.non_latin[0][rows] * offset
+    cosines = _cosines(space, vector, rows, offset)
     hits = [Hit(row, float(c)) for row, c in zip(rows, cosines, strict=True)]
-    return _Retrieved(space, vector, hits, tuple(dense[:50]), tuple(lexical[:50]))
+    return _Retrieved(space, vector, hits, tuple(dense[:50]), tuple(lexical[:50]), newest)
 
 
 def _sentences(

@@ -3,6 +3,7 @@ the neighbouring sentences for context, verified against the stored text before 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -168,12 +169,20 @@ def compose(
         return not_answered(query.text, query.language)
     first = quotes[0]
     body = engine.articles[first.article_id].body
+    newest = max((d for d in (cands.newest, first.published) if d), default=None)
+    today = query.today or dt.date.today()
     return Answer(
         question=query.text,
         answered=True,
         answer=body[first.sentence_start : first.sentence_end],
         quotes=quotes,
         language=query.language,
+        as_of=first.published,
+        newest_source=newest,
+        # a question about a past span ("in February") is not answered late by old sources
+        stale=query.dates is None
+        and newest is not None
+        and (today - newest).days > params.quotes.stale_after_days,
     )
 
 

@@ -125,6 +125,9 @@ class QuoteParams(_Stage):
     extra_margin: float = Field(default=0.20, ge=0)
     rerank_margin: float = Field(default=4.0, ge=0)  # cross-encoder route, in logits
     max_quote_chars: int = Field(default=450, ge=50, description="a quote with its context")
+    # A story that moves every week: an answer whose newest source on the subject is older
+    # than this says so ("my newest source on this is from …").
+    stale_after_days: int = Field(default=30, ge=1, description="age of an old source")
 
 
 class AnswerParams(_Stage):

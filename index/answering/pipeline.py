@@ -6,6 +6,7 @@ defining → per_passage → trace → gate → compose.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from index.engine import Engine
@@ -29,12 +30,16 @@ class Ranked:
 
 
 def rank(
-    question: str, engine: Engine, params: AnswerParams, language: str | None = None
+    question: str,
+    engine: Engine,
+    params: AnswerParams,
+    language: str | None = None,
+    today: dt.date | None = None,
 ) -> Ranked:
     """Every stage before the gate. `language` is the user's (Telegram's language code, uk or
-    ru), which decides between Ukrainian and Russian when the letters do not. Raises
-    QuestionError on bad input."""
-    query = analyze(question, engine, params, language)
+    ru), which decides between Ukrainian and Russian when the letters do not; `today` what
+    relative dates count from (the system's date). Raises QuestionError on bad input."""
+    query = analyze(question, engine, params, language, today)
     cands = gather(engine, query, params)
     cands = scoring.combine(cands, query, params)
     cands = scoring.keep_statements(cands)
@@ -51,10 +56,11 @@ def answer(
     engine: Engine,
     params: AnswerParams | None = None,
     language: str | None = None,
+    today: dt.date | None = None,
 ) -> Answer:
     """Answer from the index, or say the sources do not cover it. `language`: the user's
     (see rank). Raises QuestionError on bad input."""
     params = params or AnswerParams()
-    ranked = rank(question, engine, params, language)
+    ranked = rank(question, engine, params, language, today)
     route = gate(ranked.trace, params.gate)
     return compose(ranked.candidates, ranked.query, engine, params, route)

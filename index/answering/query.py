@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
 from index.engine import Engine
 from index.errors import QuestionError
-from index.text.dates import DateSpan, dates_named
+from index.text.dates import (
+    DATE_SLACK_DAYS,
+    DateSpan,
+    asks_latest,
+    dates_named,
+    relative_span,
+    since_month,
+    without_time_words,
+)
 from index.text.language import is_latin, question_language
 from index.text.names import bare, defined_names, numbers_in, question_names
 from index.text.outlets import outlets_named, without_outlets
@@ -56,10 +65,32 @@ class Query:
     asked: tuple[str, ...]  # "who is Medinsky?": the names asked about
     outlet: str | None = None  # "according to TASS": the outlet (of the corpus) asked about
     dates: DateSpan | None = None  # "in March": when the articles asked about were published
+    latest: bool = False  # "the latest", "now": the newest article on the subject answers
+    today: dt.date | None = None  # what relative dates and the age of sources count from
+
+
+def time_asked(text: str, engine: Engine, today: dt.date) -> tuple[DateSpan | None, bool]:
+    """The publication dates a question asks about and whether it asks for the latest. A
+    relative date ("last week", "since Monday") counts from today, or, when no article was
+    published in that span (a corpus that ends earlier), from the newest article. A named
+    month or day takes the latest year not after the newest article."""
+    relative = relative_span(text, today)
+    if (
+        relative is not None
+        and engine.newest
+        and not engine.published_in(relative, DATE_SLACK_DAYS)
+    ):
+        relative = relative_span(text, engine.newest)
+    named = since_month(text, dates_named(text, engine.newest_or_today()), today)
+    return relative or named, asks_latest(text) and relative is None
 
 
 def analyze(
-    question: str, engine: Engine, params: AnswerParams, language_hint: str | None = None
+    question: str,
+    engine: Engine,
+    params: AnswerParams,
+    language_hint: str | None = None,
+    today: dt.date | None = None,
 ) -> Query:
     """Validate, detect the language (the user's own, `language_hint`, decides between
     Ukrainian and Russian when the letters do not), read the outlet and dates it names,
@@ -68,12 +99,16 @@ def analyze(
     language = question_language(text, language_hint)
     outlet = next((o for o, _ in outlets_named(text) if o in engine.outlets), None)
     stripped = without_outlets(text, frozenset(engine.outlets))
-    dates = dates_named(text, engine.newest_or_today())
+    today = today or dt.date.today()
+    dates, latest = time_asked(text, engine, today)
+    if latest or relative_span(text, today) is not None:
+        stripped = without_time_words(stripped)
     multilingual = (
         language != "en" and params.retrieval.multilingual and engine.multilingual is not None
     )
     if multilingual:
-        return _multilingual_query(text, stripped, language, engine, outlet, dates)
+        query = _multilingual_query(text, stripped, language, engine, outlet, dates)
+        return replace(query, latest=latest, today=today)
     # misspelled names → the corpus's spelling; "Kyiv" also read as "Ukraine"
     searched = with_countries(engine.corrector.correct(stripped))
     return Query(
@@ -90,6 +125,8 @@ def analyze(
         asked=tuple(defined_names(searched, engine.lexicon.proper)),
         outlet=outlet,
         dates=dates,
+        latest=latest,
+        today=today,
     )
 
 

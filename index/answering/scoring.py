@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.engine import Engine
+from index.text.dates import DATE_SLACK_DAYS
 from index.text.names import names_all_in
 from index.text.tokens import word_count
 
@@ -73,9 +74,6 @@ def prefer_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
     if kept:
         return cands.with_(order=kept)
     return cands.with_(missing=tuple(missing[cands.article[cands.order[0]]]))
-
-
-DATE_SLACK_DAYS = 3  # news of a day's events is published up to a few days later
 
 
 def prefer_dates(cands: Candidates, query: Query, engine: Engine) -> Candidates:

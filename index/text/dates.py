@@ -7,6 +7,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Month names by their stem, English, Ukrainian and Russian (any case ending).
 _MONTH_STEMS = {
@@ -26,6 +27,7 @@ _MONTH_STEMS = {
 _WORD = re.compile(r"\w+")
 _DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е)?$", re.I)
 _YEAR = re.compile(r"^(19|20)\d\d$")
+DATE_SLACK_DAYS = 3  # news of a day's events is published up to a few days later
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,146 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
             return DateSpan(dt.date(year, month, day), dt.date(year, month, day))
         return DateSpan(dt.date(year, month, 1), dt.date(year, month, last_day))
     return None
+
+
+# "latest", "newest", "most recent", "now": the question asks for the newest on its subject.
+_RECENT = re.compile(
+    r"\b(?:latest|newest|most\s+recent|recent(?:ly)?|lately|now|currently|current|so\s+far|"
+    r"up\s+to\s+date|update|what(?:'s|’s|s|\s+is)\s+new|anything\s+new|any\s+news)\b"
+    r"|(?<!\w)(?:останн|найновіш|нещодавн|зараз|тепер|наразі|"
+    r"последн|новейш|самы[ейх]\s+новы|свеж|недавн|сейчас|теперь|на\s+данный\s+момент)\w*",
+    re.I,
+)
+# Weekday stems, Monday first; only read after "since"/"on"/"з"/"с"/"в"… ("серед" alone is
+# Ukrainian "among", "среди" Russian).
+_WEEKDAYS = (
+    ("monday", "понеділ", "понедельн"),
+    ("tuesday", "вівтор", "вторник"),
+    ("wednesday", "серед", "сред"),
+    ("thursday", "четвер", "четверг"),
+    ("friday", "п'ятниц", "пʼятниц", "п’ятниц", "пятниц"),
+    ("saturday", "субот", "суббот"),
+    ("sunday", "неділ", "воскресень"),
+)
+_SINCE = ("since", "from", "з", "із", "від", "с", "со")
+_ON = ("on", "last", "у", "в", "во", "минулого", "минулої", "прошлый", "прошлую", "прошлое")
+_UNITS = {
+    "day": 1, "days": 1, "днів": 1, "дні": 1, "дня": 1, "дней": 1, "день": 1, "добу": 1,
+    "week": 7, "weeks": 7, "тиждень": 7, "тижні": 7, "тижнів": 7, "неделю": 7, "недели": 7,
+    "недель": 7,
+    "month": 30, "months": 30, "місяць": 30, "місяці": 30, "місяців": 30, "месяц": 30,
+    "месяца": 30, "месяцев": 30,
+}  # fmt: skip
+_PERIOD = re.compile(
+    r"\b(?:past|last|previous|за\s+останн\w*|за\s+последн\w*|за\s+минул\w*|за\s+прошл\w*)"
+    r"\s+(?:(\d{1,3})\s+)?(\w+)",
+    re.I,
+)
+# calendar periods: (pattern, unit, how many back: 0 this one, 1 the one before)
+_CALENDAR = (
+    (r"\bthis\s+week\b|цього\s+тижня|на\s+цьому\s+тижні|на\s+этой\s+неделе", "week", 0),
+    (r"\blast\s+week\b|минулого\s+тижня|на\s+минулому\s+тижні|на\s+прошлой\s+неделе", "week", 1),
+    (r"\bthis\s+month\b|цього\s+місяця|в\s+этом\s+месяце", "month", 0),
+    (r"\blast\s+month\b|минулого\s+місяця|в\s+прошлом\s+месяце", "month", 1),
+    (r"\bthis\s+year\b|цього\s+року|в\s+этом\s+году", "year", 0),
+    (r"\blast\s+year\b|минулого\s+року|в\s+прошлом\s+году", "year", 1),
+    (r"\btoday\b|сьогодні|сегодня", "day", 0),
+    (r"\byesterday\b|вчора|учора|вчера", "day", 1),
+)
+
+
+# "what is the latest on X", "latest news about X": said as "what happened with X" to the
+# models, which read "latest" as a word of the subject.
+_LATEST_ON = re.compile(
+    r"\b(?:what(?:'s|’s|s|\s+is|\s+are)\s+)?(?:the\s+)?(?:latest|newest|most\s+recent|new)"
+    r"(?:\s+(?:news|developments?|updates?|word))?\s+(?:on|about|with|in|regarding|from|for)\b",
+    re.I,
+)
+_NEWS_ABOUT = re.compile(r"(?<!\w)(?:новини|новости|новин|новостей)\s+(?:про|о|об|щодо)?\s*", re.I)
+
+
+_SINCE_DAY = re.compile(
+    r"(?<!\w)(?:since|from|on|з|із|від|с|со|у|в|во)\s+(?:"
+    + "|".join(stem for stems in _WEEKDAYS for stem in stems)
+    + r")\w*",
+    re.I,
+)
+
+
+def without_time_words(question: str) -> str:
+    """The question without its words of time ("the latest", "last week", "since Monday",
+    "останні новини про"), which the models would read as part of its subject; the rest is
+    unchanged ("what is the latest on the swaps?" → "what happened with the swaps?")."""
+    text = _LATEST_ON.sub("what happened with", question)
+    for pattern, _, _ in _CALENDAR:
+        text = re.sub(pattern, " ", text, flags=re.I)
+    text = _PERIOD.sub(lambda m: " " if m.group(2).lower() in _UNITS else m.group(), text)
+    text = _RECENT.sub(" ", text)
+    text = _SINCE_DAY.sub(" ", text)
+    text = _NEWS_ABOUT.sub(" ", text)
+    text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.split()))
+    return text if re.search(r"\w", text) else question
+
+
+def asks_latest(question: str) -> bool:
+    """The question asks for the newest on its subject ("what is the latest on…", "now",
+    "останні", "последние")."""
+    return bool(_RECENT.search(_PERIOD.sub(" ", question.lower())))
+
+
+def _weekday(word: str) -> int | None:
+    lowered = word.lower()
+    for number, stems in enumerate(_WEEKDAYS):
+        if any(lowered.startswith(stem) for stem in stems):
+            return number
+    return None
+
+
+def _calendar(unit: str, back: int, today: dt.date) -> DateSpan:
+    if unit == "day":
+        day = today - dt.timedelta(days=back)
+        return DateSpan(day, day)
+    if unit == "week":
+        monday = today - dt.timedelta(days=today.weekday() + 7 * back)
+        return DateSpan(monday, min(today, monday + dt.timedelta(days=6)))
+    if unit == "month":
+        year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
+        first = dt.date(year, month + 1, 1)
+        last = dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+        return DateSpan(first, min(today, last))
+    first = dt.date(today.year - back, 1, 1)
+    return DateSpan(first, min(today, dt.date(today.year - back, 12, 31)))
+
+
+def relative_span(question: str, today: dt.date) -> DateSpan | None:
+    """The span a relative date names, counted back from `today`: "last week" (the calendar
+    week before this one), "this month", "yesterday", "the past 10 days", "since Monday", "on
+    Friday"; in English, Ukrainian and Russian."""
+    lowered = question.lower()
+    for pattern, unit, back in _CALENDAR:
+        if re.search(pattern, lowered):
+            return _calendar(unit, back, today)
+    period = _PERIOD.search(lowered)
+    if period and period.group(2) in _UNITS:
+        days = int(period.group(1) or 1) * _UNITS[period.group(2)]
+        return DateSpan(today - dt.timedelta(days=days), today)
+    words = [m.group() for m in re.finditer(r"[\w'ʼ’]+", lowered)]
+    for before, word in pairwise(words):
+        number = _weekday(word)
+        if number is None or before not in (*_SINCE, *_ON):
+            continue
+        back = (today.weekday() - number) % 7 or 7  # the last one before today
+        day = today - dt.timedelta(days=back)
+        return DateSpan(day, today) if before in _SINCE else DateSpan(day, day)
+    return None
+
+
+def since_month(question: str, span: DateSpan | None, today: dt.date) -> DateSpan | None:
+    """ "since June", "з червня", "с июня": the named month's first day up to today."""
+    if span is None:
+        return None
+    words = [m.group().lower() for m in _WORD.finditer(question)]
+    for before, word in pairwise(words):
+        if before in _SINCE and _month(word, word) is not None:
+            return DateSpan(span.first, max(today, span.last))
+    return span
