@@ -1,5 +1,5 @@
 """Editors' commands (the Telegram user ids in TALKS_ADMIN_IDS): /add, documents, /reindex,
-/stats. Everyone else is politely refused and nothing happens."""
+/stats, /follow, /unfollow, /feeds. Everyone else is politely refused and nothing happens."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.replies import send_blocks, state_of, untrusted
 from bot.settings import Settings
 from bot.texts import text as fixed
 from bot.watcher import IndexWatcher
+from index import feeds
 from index.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES, MAX_CORPUS_FILE_BYTES
 from index.errors import TalksError
 from index.health import problems, recovered
@@ -155,6 +156,64 @@ async def _add_with(
         return
     summary = await _reindex(context)
     await reply(update, context, f"Added {path.name} ({draft.title}). {summary}")
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/follow URL (editors): follow an RSS/Atom feed and poll it at once."""
+    if not await _admin(update, context):
+        return
+    if not context.args:
+        await update.effective_message.reply_text(fixed("follow_usage"))
+        return
+    source = untrusted(context.args[0])
+    try:
+        state = await asyncio.to_thread(
+            feeds.follow, _settings(context).corpus_dir, source, files=False
+        )
+    except TalksError as exc:
+        await reply(update, context, f"Not followed: {exc}")
+        return
+    poller = context.application.bot_data["feed_poller"]
+    try:
+        reports = await poller.poll_once(due_only=False)
+    except TalksError as exc:
+        await reply(update, context, f"Following {state.source}; the first poll failed: {exc}")
+        return
+    summary = feeds.poll_summary([r for r in reports if r.source == state.source])
+    await reply(update, context, f"Following {state.source}. First poll: {summary}")
+
+
+async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unfollow URL (editors): stop following a feed; its articles stay."""
+    if not await _admin(update, context):
+        return
+    if not context.args:
+        await update.effective_message.reply_text(fixed("unfollow_usage"))
+        return
+    try:
+        state = await asyncio.to_thread(
+            feeds.unfollow, _settings(context).corpus_dir, untrusted(context.args[0])
+        )
+    except TalksError as exc:
+        await reply(update, context, f"Not changed: {exc}")
+        return
+    await reply(
+        update,
+        context,
+        f"No longer following {state.source}; its {state.articles_added} articles stay.",
+    )
+
+
+async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feeds (editors): the followed feeds, their last poll, items seen and errors."""
+    if not await _admin(update, context):
+        return
+    try:
+        followed = await asyncio.to_thread(feeds.load_feeds, _settings(context).corpus_dir)
+    except TalksError as exc:
+        await reply(update, context, str(exc))
+        return
+    await reply(update, context, feeds.feeds_summary(followed))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,6 +25,7 @@ from telegram.ext import (
 
 from bot import admin, handlers
 from bot.delivery import DeliveryLimiter, describe, lost_in_transit
+from bot.following import FeedPoller
 from bot.indexing import open_for_answering
 from bot.settings import Settings
 from bot.state import BotState, RateLimiter
@@ -32,6 +33,7 @@ from bot.watcher import IndexWatcher
 from index.answering import AnswerParams
 from index.engine import Engine
 from index.errors import TalksError
+from index.feeds import Fetcher
 
 log = logging.getLogger(__name__)
 EXTRA_QUOTES = 3  # kept for the "More sources" button
@@ -111,9 +113,12 @@ def answer_params(settings: Settings) -> AnswerParams:
     return settings.answer_params().with_changes(quotes={"extra_quotes": EXTRA_QUOTES})
 
 
-def build_application(settings: Settings, *, engine: Engine | None = None) -> Application:
+def build_application(
+    settings: Settings, *, engine: Engine | None = None, fetcher: Fetcher | None = None
+) -> Application:
     """The bot, ready to run. The engine is opened in post_init unless one is given (tests
-    share one across applications)."""
+    share one across applications); `fetcher` fetches the feeds (tests give one that reaches
+    their local server)."""
     if settings.telegram_bot_token is None:
         raise TalksError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and set "
@@ -129,6 +134,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
         inline_slots=asyncio.Semaphore(settings.inline_concurrency),
     )
     watcher = IndexWatcher(state, settings.index_dir)
+    poller = FeedPoller(state, settings, watcher, fetcher)
 
     async def post_init(app: Application) -> None:
         if state.engine is None:
@@ -149,13 +155,17 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
         app.bot_data["watching"] = asyncio.create_task(
             watcher.run(settings.reload_seconds), name="talks-index-watcher"
         )
+        app.bot_data["polling_feeds"] = asyncio.create_task(
+            poller.run(settings.feed_poll_seconds), name="talks-feed-poller"
+        )
 
     async def post_shutdown(app: Application) -> None:
-        watching = app.bot_data.pop("watching", None)
-        if watching is not None:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
+        for name in ("watching", "polling_feeds"):
+            task = app.bot_data.pop(name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = (
         ApplicationBuilder()
@@ -173,6 +183,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
     app.bot_data["state"] = state
     app.bot_data["settings"] = settings
     app.bot_data["watcher"] = watcher
+    app.bot_data["feed_poller"] = poller
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     app.add_handler(CommandHandler(["start", "help"], handlers.start))
     app.add_handler(CommandHandler("sources", handlers.sources))
@@ -180,6 +191,9 @@ def build_application(settings: Settings, *, engine: Engine | None = None) -> Ap
     app.add_handler(CommandHandler("add", admin.add))
     app.add_handler(CommandHandler("reindex", admin.reindex))
     app.add_handler(CommandHandler("stats", admin.stats))
+    app.add_handler(CommandHandler("follow", admin.follow))
+    app.add_handler(CommandHandler("unfollow", admin.unfollow))
+    app.add_handler(CommandHandler("feeds", admin.list_feeds))
     app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     # Before questions: a captioned file from an editor is an article, not a question.

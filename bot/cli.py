@@ -154,6 +154,30 @@ def _eval_command(sub) -> None:
     _paths(p)
 
 
+def _feed_commands(sub) -> None:
+    p = sub.add_parser(
+        "follow",
+        help="follow an RSS or Atom feed",
+        description="Follows FEED (an http(s) URL or a local file): `talks poll` and `talks "
+        "serve` add its items as articles.",
+        epilog="example: talks follow https://example.org/news/rss.xml",
+    )
+    p.add_argument("feed", metavar="FEED")
+    _paths(p, index=False)
+    p = sub.add_parser("unfollow", help="stop following a feed (its articles stay in the corpus)")
+    p.add_argument("feed", metavar="FEED")
+    _paths(p, index=False)
+    p = sub.add_parser("feeds", help="list the followed feeds: last poll, items seen, errors")
+    _paths(p, index=False)
+    p = sub.add_parser(
+        "poll",
+        help="fetch every followed feed once, add new items, update the index",
+        description="Fetches every followed feed (conditional requests), adds new items as "
+        "articles and replaces edited ones, then brings the index up to date.",
+    )
+    _paths(p)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="talks",
@@ -162,7 +186,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Settings come from TALKS_* environment variables (see README.md); flags win.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_index_command, _ask_command, _serve_command, _add_command, _eval_command):
+    for add in (
+        _index_command,
+        _ask_command,
+        _serve_command,
+        _add_command,
+        _feed_commands,
+        _eval_command,
+    ):
         add(sub)
     return parser
 
@@ -186,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_eval(settings, args)
         if args.command == "add":
             return _cmd_add(settings, args)
+        if args.command in ("follow", "unfollow", "feeds", "poll"):
+            return _cmd_feeds(settings, args)
         if args.command == "serve":
             from bot.app import serve
 
@@ -288,6 +321,27 @@ def _cmd_add(settings, args: argparse.Namespace) -> int:
             setattr(draft, name, value)
     path = add_article(settings.corpus_dir, draft)
     print(f"Added {path} ({draft.title}, {draft.published}). Run `talks index` to index it.")
+    return 0
+
+
+def _cmd_feeds(settings, args: argparse.Namespace) -> int:
+    from index import feeds
+
+    corpus = settings.corpus_dir
+    if args.command == "follow":
+        state = feeds.follow(corpus, args.feed)
+        print(f"Following {state.source}. Run `talks poll` to fetch it now.")
+    elif args.command == "unfollow":
+        state = feeds.unfollow(corpus, args.feed)
+        print(f"No longer following {state.source}; its {state.articles_added} articles stay.")
+    elif args.command == "feeds":
+        print(feeds.feeds_summary(feeds.load_feeds(corpus)))
+    else:
+        reports = feeds.poll(corpus)
+        print(feeds.poll_summary(reports))
+        if any(r.changed for r in reports):
+            build(settings, model_loader(settings))
+        return 1 if reports and all(r.error for r in reports) else 0
     return 0
 
 

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         default=2, ge=1, le=256, description="inline queries answered at once; more get no result"
     )
     reload_seconds: float = Field(default=5.0, gt=0, description="how often to look for an index")
+    feed_poll_seconds: float = Field(
+        default=600.0, ge=1, description="how often `talks serve` polls the followed feeds"
+    )
     admin_ids: str = Field(default="", description="comma-separated Telegram user ids")
 
     @classmethod

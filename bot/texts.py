@@ -114,6 +114,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Usage: /add https://… (a public article page), or send me an .md, .txt or "
         ".html file."
     },
+    "follow_usage": {"en": "Usage: /follow https://… (an RSS or Atom feed)."},
+    "unfollow_usage": {"en": "Usage: /unfollow https://… (send /feeds to see them)."},
     "add_suffixes": {"en": "I can add .md, .txt and .html files as articles."},
     "add_too_large": {
         "en": "That file is larger than {limit:,} bytes: split it into several articles."

@@ -51,6 +51,10 @@ class DuplicateArticleError(IngestError):
     """The corpus already has this article."""
 
 
+class FeedError(TalksError):
+    """A feed cannot be followed or read, or the list of followed feeds is damaged."""
+
+
 class EvalFileError(TalksError):
     """A labelled question file cannot be read."""
 

@@ -72,11 +72,24 @@ class Draft:
     body: str = ""
 
 
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+    "text/plain",
+)
+
+
 @dataclass
 class Page:
     url: str  # after redirects
     content_type: str
     text: str
+    status: int = 200  # 304: not modified since the validators sent (text is empty)
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -254,7 +267,10 @@ class _Request:
 
 
 def _checked_request(
-    url: str, resolver: Resolver, allowed: Callable[[IPAddress], bool]
+    url: str,
+    resolver: Resolver,
+    allowed: Callable[[IPAddress], bool],
+    accept: tuple[str, ...] = TEXT_TYPES,
 ) -> _Request:
     """The request for url, connecting to an address that passed `allowed` (so DNS cannot
     change between the check and the connection)."""
@@ -276,18 +292,32 @@ def _checked_request(
     headers = {
         "Host": f"{name}:{port}" if link.explicit_port else name,
         "User-Agent": USER_AGENT,
-        "Accept": ", ".join(TEXT_TYPES),
+        "Accept": ", ".join(accept),
         "Accept-Encoding": "gzip, identity",
     }
     return _Request(host, target, headers)
 
 
-def _page(response, url: str, max_bytes: int, left: Callable[[], float]) -> Page:
-    """The body of a 200 response as a Page, within the size cap and the deadline."""
+def _page(
+    response,
+    url: str,
+    max_bytes: int,
+    left: Callable[[], float],
+    accept: tuple[str, ...] = TEXT_TYPES,
+    conditional: bool = False,
+) -> Page:
+    """The body of a 200 response as a Page, within the size cap and the deadline (or an empty
+    one for a 304 to a conditional request)."""
+    validators = {
+        "etag": response.headers.get("etag"),
+        "last_modified": response.headers.get("last-modified"),
+    }
+    if response.status_code == 304 and conditional:
+        return Page(url=url, content_type="", text="", status=304, **validators)
     if response.status_code != 200:
         raise IngestError(f"{shown(url)} answered HTTP {response.status_code}.")
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
-    if content_type.lower() not in TEXT_TYPES:
+    if content_type.lower() not in accept:
         raise IngestError(
             f"{shown(url)} is {shown(content_type, 60) or 'of unknown type'}, not a web page or "
             "text."
@@ -312,7 +342,7 @@ def _page(response, url: str, max_bytes: int, left: Callable[[], float]) -> Page
         text = bytes(body).decode(encoding, errors="replace")
     except LookupError:
         text = bytes(body).decode("utf-8", errors="replace")
-    return Page(url=url, content_type=content_type.lower(), text=text)
+    return Page(url=url, content_type=content_type.lower(), text=text, **validators)
 
 
 def fetch(
@@ -322,9 +352,19 @@ def fetch(
     allowed: Callable[[IPAddress], bool] = is_public,
     timeout: float = TIMEOUT_SECONDS,
     max_bytes: int = MAX_BYTES,
+    accept: tuple[str, ...] = TEXT_TYPES,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> Page:
     """GET a page under the rules in the module docstring. `timeout` bounds the whole fetch,
-    redirects included."""
+    redirects included. `accept`: the content types taken (web pages and text; FEED_TYPES for
+    feeds); `etag`/`last_modified`: validators of the last fetch, sent as If-None-Match and
+    If-Modified-Since (a 304 comes back as a Page with status 304)."""
+    conditional = {
+        name: value
+        for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified))
+        if value and value.isprintable() and len(value) < 512
+    }
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -336,19 +376,19 @@ def fetch(
         return remaining
 
     for _ in range(MAX_REDIRECTS + 1):
-        request = _checked_request(url, resolver, allowed)
+        request = _checked_request(url, resolver, allowed, accept)
         try:
             with (
                 httpx.Client(timeout=left(), follow_redirects=False, trust_env=False) as client,
                 client.stream(
                     "GET",
                     request.target,
-                    headers=request.headers,
+                    headers={**request.headers, **conditional},
                     extensions={"sni_hostname": request.host},
                 ) as response,
             ):
-                if not response.is_redirect:
-                    return _page(response, url, max_bytes, left)
+                if not response.is_redirect or response.status_code == 304:
+                    return _page(response, url, max_bytes, left, accept, bool(conditional))
                 url = _redirect(url, response.headers.get("location"))
         except httpx.TimeoutException as exc:
             raise IngestError(f"{shown(url)} did not answer within {timeout:.0f} s.") from exc
@@ -605,6 +645,33 @@ def add_article(corpus_dir: Path, draft: Draft) -> Path:
     with corpus_lock(corpus_dir):
         _refuse_duplicate(corpus_dir, draft)
         return _write_new(corpus_dir, draft, content)
+
+
+def replace_article(path: Path, draft: Draft) -> Path:
+    """Write the draft over the article at `path` (an edited feed item), after the checks
+    add_article makes; atomic (a reader sees the old file or the new one) and under
+    corpus_lock. The file keeps its name, so the index sees a changed article."""
+    path = Path(path)
+    if draft.title:
+        draft.title = clip_title(draft.title)
+    _check_draft(draft)
+    content = render(draft)
+    if len(content.encode()) > max_corpus_file_bytes():
+        raise IngestError("The edited article is too long for the corpus; it was not replaced.")
+    with corpus_lock(path.parent):
+        fd, tmp = tempfile.mkstemp(prefix=".add-", suffix=".md", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            written = read_article(Path(tmp), path.parent)
+            if written.body != draft.body.strip():
+                raise IngestError("The article did not read back unchanged; nothing was written.")
+            os.replace(tmp, path)
+        except ArticleFormatError as exc:
+            raise IngestError(f"The article would not be readable ({exc}).") from exc
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return path
 
 
 def _write_new(corpus_dir: Path, draft: Draft, content: str) -> Path:
