@@ -80,7 +80,10 @@ def test_a_second_poll_adds_nothing_and_items_become_articles(tmp_path: Path) ->
     second = feeds.poll(corpus)
     assert second[0].added == [] and second[0].replaced == [] and second[0].unchanged == 2
     articles = {a.title: a for a in load_corpus(corpus).articles}
-    assert set(articles) == {"First prisoner exchange after Istanbul", "Second prisoner exchange completes"}
+    assert set(articles) == {
+        "First prisoner exchange after Istanbul",
+        "Second prisoner exchange completes",
+    }
     first_swap = articles["First prisoner exchange after Istanbul"]
     assert first_swap.published.isoformat() == "2025-05-19"
     assert first_swap.url == "https://kyivwire.example/kw-1"
@@ -243,7 +246,9 @@ def test_a_web_feed_is_fetched_conditionally_and_linked_pages_are_read(
 ) -> None:
     link = f"{server.url}/2025/07/23/talks"
     server.pages["/2025/07/23/talks"] = PAGE
-    server.feed = rss(item("kw-9", "Talks resume in Istanbul", "Wed, 23 Jul 2025 12:00:00 GMT", None, link))
+    server.feed = rss(
+        item("kw-9", "Talks resume in Istanbul", "Wed, 23 Jul 2025 12:00:00 GMT", None, link)
+    )
     corpus = tmp_path / "corpus"
     feeds.follow(corpus, f"{server.url}/feed.xml")
     # production settings reach public addresses only: the local server is refused
@@ -283,7 +288,9 @@ def test_an_item_whose_page_cannot_be_fetched_is_tried_again(
     tmp_path: Path, server: FeedServer
 ) -> None:
     link = f"{server.url}/later"
-    server.feed = rss(item("kw-7", "Talks resume in Istanbul", "Wed, 23 Jul 2025 12:00:00 GMT", None, link))
+    server.feed = rss(
+        item("kw-7", "Talks resume in Istanbul", "Wed, 23 Jul 2025 12:00:00 GMT", None, link)
+    )
     corpus = tmp_path / "corpus"
     feeds.follow(corpus, f"{server.url}/feed.xml")
     report = feeds.poll(corpus, fetcher=LOOPBACK)[0]

@@ -113,36 +113,34 @@ def _cosines(space: VectorSpace, vector: np.ndarray, rows: list[int], offset: fl
     return cosines
 
 
-def newest_on_subject(
+def on_subject(
     engine: Engine, query: Query, rows: list[int], cosines: np.ndarray, floor: float
-) -> dt.date | None:
-    """The newest publication date of the articles on the question's subject among `rows`:
-    those with a passage whose cosine reaches the quote floor and that mention every name
-    and number the question asks about."""
-    dates: set[dt.date] = set()
-    checked: dict[str, bool] = {}
+) -> dict[str, dt.date]:
+    """The dated articles on the question's subject among `rows`, with their dates: those with
+    a passage whose cosine reaches the quote floor and that mention every name and number the
+    question asks about."""
+    found: dict[str, dt.date] = {}
+    checked: set[str] = set()
     for row, cosine in zip(rows, cosines, strict=True):
         article = engine.passage_articles[row]
         published = engine.articles[article].published
-        if cosine < floor or published is None or published in dates:
+        if cosine < floor or published is None or article in checked:
             continue
-        if article not in checked:
-            checked[article] = not engine.mentions.missing(
-                list(query.names), set(query.numbers), article
-            )
-        if checked[article]:
-            dates.add(published)
-    return max(dates, default=None)
+        checked.add(article)
+        if not engine.mentions.missing(list(query.names), set(query.numbers), article):
+            found[article] = published
+    return found
 
 
-def _latest_only(engine: Engine, rows: list[int], newest: dt.date | None) -> list[int]:
-    """ "What is the latest on…": the rows of the articles published on the newest day on the
-    subject (or up to DATE_SLACK_DAYS before it: reports of the same news)."""
-    if newest is None:
+def _latest_only(engine: Engine, rows: list[int], subject: dict[str, dt.date]) -> list[int]:
+    """ "What is the latest on…": the rows of the articles on the subject published on its
+    newest day (or up to DATE_SLACK_DAYS before it: reports of the same news)."""
+    if not subject:
         return rows
+    newest = max(subject.values())
     span = DateSpan(newest - dt.timedelta(days=DATE_SLACK_DAYS), newest)
-    articles = engine.passage_articles
-    return [r for r in rows if span.holds(engine.articles[articles[r]].published)]
+    latest = {a for a, published in subject.items() if span.holds(published)}
+    return [r for r in rows if engine.passage_articles[r] in latest]
 
 
 def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
@@ -168,16 +166,15 @@ def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
         rankings = [dense if retrieval.mode == "dense" else lexical]
     fused = rrf([r for r in rankings if r], retrieval.rrf_k)
     floor = params.gate.ml_min_score if query.multilingual else params.gate.min_score
-    subject = fused[: retrieval.fusion_depth]
-    newest = newest_on_subject(
-        engine, query, subject, _cosines(space, vector, subject, offset), floor
-    )
+    top = fused[: retrieval.fusion_depth]
+    subject = on_subject(engine, query, top, _cosines(space, vector, top, offset), floor)
     if query.latest:
-        fused = _latest_only(engine, fused, newest)
+        fused = _latest_only(engine, fused, subject)
     rows = diversify(fused, engine.passage_articles, retrieval.top_k, retrieval.per_article)
     # Fused ranks order the candidates; cosines (which mean something) decide abstention.
     cosines = _cosines(space, vector, rows, offset)
     hits = [Hit(row, float(c)) for row, c in zip(rows, cosines, strict=True)]
+    newest = max(subject.values(), default=None)
     return _Retrieved(space, vector, hits, tuple(dense[:50]), tuple(lexical[:50]), newest)
 
 

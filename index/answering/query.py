@@ -14,6 +14,7 @@ from index.text.dates import (
     dates_named,
     relative_span,
     since_month,
+    without_named_dates,
     without_time_words,
 )
 from index.text.language import is_latin, question_language
@@ -103,6 +104,8 @@ def analyze(
     dates, latest = time_asked(text, engine, today)
     if latest or relative_span(text, today) is not None:
         stripped = without_time_words(stripped)
+    if dates is not None and engine.published_in(dates, DATE_SLACK_DAYS):
+        stripped = without_named_dates(stripped)  # the candidates are of those dates
     multilingual = (
         language != "en" and params.retrieval.multilingual and engine.multilingual is not None
     )

@@ -54,6 +54,19 @@ def _month(word: str, original: str) -> int | None:
     return None
 
 
+_YEAR_WORDS = frozenset({"року", "рік", "года", "год", "г", "р"})
+
+
+def _may_i(words: list[str], i: int) -> bool:
+    """ "May I ask…", "may the talks…": the verb, not the month (no day or year beside it)."""
+    if words[i].lower() != "may":
+        return False
+    near = words[max(0, i - 1) : i + 3]
+    if any(_DAY.match(w) or _YEAR.match(w) for w in near if w.lower() != "may"):
+        return False
+    return i == 0 or (not words[i][:1].isupper() and words[i - 1].lower() != "in")
+
+
 def dates_named(question: str, reference: dt.date) -> DateSpan | None:
     """The span of days the question names, the year (when it gives none) the latest that is
     not after `reference` (the newest article's date)."""
@@ -62,7 +75,7 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
         month = _month(word, word)
         if month is None and i > 0 and words[i - 1].lower() == "in" and word.lower() == "may":
             month = 5
-        if month is None:
+        if month is None or _may_i(words, i):
             continue
         around = words[max(0, i - 1) : i + 3]
         day = next((int(m.group(1)) for w in around if (m := _DAY.match(w))), None)
@@ -152,6 +165,46 @@ def without_time_words(question: str) -> str:
     text = _SINCE_DAY.sub(" ", text)
     text = _NEWS_ABOUT.sub(" ", text)
     text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.split()))
+    return text if re.search(r"\w", text) else question
+
+
+_PREPOSITIONS = frozenset(
+    {"in", "on", "during", "since", "from", "of", "у", "в", "во", "з", "із", "від", "с", "со"}
+)
+
+
+def without_named_dates(question: str) -> str:
+    """The question without the dates it names ("in February", "on March 16, 2017", "23
+    лютого"): once the candidates are the articles published then, the words only make the
+    models look for sentences that mention the month."""
+    tokens = list(re.finditer(r"[\w'’ʼ]+", question))
+    drop: set[int] = set()
+    for i, token in enumerate(tokens):
+        word = token.group()
+        words = [t.group() for t in tokens]
+        if _month(word, word) is None or _may_i(words, i):
+            continue
+        drop.add(i)
+        for j in (i - 1, i + 1, i + 2):
+            if 0 <= j < len(tokens) and (
+                _DAY.match(tokens[j].group()) or _YEAR.match(tokens[j].group())
+            ):
+                drop.add(j)
+                after = j + 1
+                if after < len(tokens) and tokens[after].group().lower() in _YEAR_WORDS:
+                    drop.add(after)
+        first = min(d for d in drop if d >= i - 1)
+        if first > 0 and tokens[first - 1].group().lower() in _PREPOSITIONS:
+            drop.add(first - 1)
+    if not drop:
+        return question
+    kept, last = [], 0
+    for i in sorted(drop):
+        kept.append(question[last : tokens[i].start()])
+        last = tokens[i].end()
+    kept.append(question[last:])
+    text = re.sub(r"\s+([?.!,])", r"\1", " ".join("".join(kept).replace(" ,", ",").split()))
+    text = text.strip(" ,")
     return text if re.search(r"\w", text) else question
 
 
