@@ -184,6 +184,12 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["watcher"] = watcher
     app.bot_data["feed_poller"] = poller
+    _add_handlers(app)
+    return app
+
+
+def _add_handlers(app: Application) -> None:
+    """Commands first, then messages (a captioned file from an editor before questions)."""
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     app.add_handler(CommandHandler(["start", "help"], handlers.start))
     app.add_handler(CommandHandler("sources", handlers.sources))
@@ -204,7 +210,6 @@ def build_application(
     app.add_handler(CallbackQueryHandler(handlers.stale_button))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
-    return app
 
 
 def reach_api(settings: Settings) -> None:

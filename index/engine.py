@@ -49,9 +49,9 @@ class Engine:
     def newest_or_today(self) -> dt.date:
         return self.newest or dt.date.today()
 
-    def published_in(self, span: DateSpan, slack: int = 0) -> frozenset[str]:
-        """The articles published in the span (or up to `slack` days after it)."""
-        return frozenset(a.id for a in self.articles.values() if span.holds(a.published, slack))
+    def published_in(self, span: DateSpan) -> frozenset[str]:
+        """The articles published in the span (or up to its slack days after it)."""
+        return frozenset(a.id for a in self.articles.values() if span.holds(a.published))
 
     @property
     def manifest(self) -> Manifest:

@@ -76,6 +76,9 @@ def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> N
         "answer": None,
         "quotes": [],
         "language": "en",  # of the question; the fixed reply texts follow it
+        "as_of": None,  # no source, no date
+        "newest_source": None,
+        "stale": False,
     }
     result = run("ask", "Who is the president of France?", *where(workspace))
     assert result.returncode == 0

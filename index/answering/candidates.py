@@ -10,9 +10,9 @@ import numpy as np
 
 from index.engine import Engine
 from index.search import Hit, VectorSpace, diversify, rrf
-from index.text.dates import DATE_SLACK_DAYS, DateSpan
 from index.text.tokens import content_terms
 
+from . import recency
 from .params import AnswerParams
 from .query import Query
 
@@ -89,14 +89,14 @@ class _Retrieved:
     newest: dt.date | None  # the newest article on the subject
 
 
-def _allowed(engine: Engine, query: Query):
+def _allowed(engine: Engine, query: Query, time_aware: bool = True):
     """A filter for passage rows: those of the outlet the question names, and of the articles
     published in the span of days it names, when any was (all rows if it names neither)."""
     wanted: frozenset[str] | None = None
     if query.outlet is not None:
         wanted = engine.outlets[query.outlet]
-    if query.dates is not None:
-        dated = engine.published_in(query.dates, DATE_SLACK_DAYS)
+    if query.dates is not None and time_aware:
+        dated = engine.published_in(query.dates)
         if dated and (wanted is None or wanted & dated):
             wanted = dated if wanted is None else wanted & dated
     if wanted is None:
@@ -113,42 +113,12 @@ def _cosines(space: VectorSpace, vector: np.ndarray, rows: list[int], offset: fl
     return cosines
 
 
-def on_subject(
-    engine: Engine, query: Query, rows: list[int], cosines: np.ndarray, floor: float
-) -> dict[str, dt.date]:
-    """The dated articles on the question's subject among `rows`, with their dates: those with
-    a passage whose cosine reaches the quote floor and that mention every name and number the
-    question asks about."""
-    found: dict[str, dt.date] = {}
-    checked: set[str] = set()
-    for row, cosine in zip(rows, cosines, strict=True):
-        article = engine.passage_articles[row]
-        published = engine.articles[article].published
-        if cosine < floor or published is None or article in checked:
-            continue
-        checked.add(article)
-        if not engine.mentions.missing(list(query.names), set(query.numbers), article):
-            found[article] = published
-    return found
-
-
-def _latest_only(engine: Engine, rows: list[int], subject: dict[str, dt.date]) -> list[int]:
-    """ "What is the latest on…": the rows of the articles on the subject published on its
-    newest day (or up to DATE_SLACK_DAYS before it: reports of the same news)."""
-    if not subject:
-        return rows
-    newest = max(subject.values())
-    span = DateSpan(newest - dt.timedelta(days=DATE_SLACK_DAYS), newest)
-    latest = {a for a, published in subject.items() if span.holds(published)}
-    return [r for r in rows if engine.passage_articles[r] in latest]
-
-
 def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
     """The question's vector and the passages retrieved for it, in the space it is asked in:
     dense and BM25 rankings fused (for Ukrainian and Russian questions, e5's and BM25's over
     the names found in the corpus)."""
     retrieval = params.retrieval
-    allowed = _allowed(engine, query)
+    allowed = _allowed(engine, query, retrieval.time_aware)
     depth = retrieval.fusion_depth if query.outlet is None else len(engine.passages)
     if query.multilingual:
         assert engine.multilingual is not None and engine.models.e5 is not None
@@ -165,11 +135,11 @@ def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
     else:
         rankings = [dense if retrieval.mode == "dense" else lexical]
     fused = rrf([r for r in rankings if r], retrieval.rrf_k)
-    floor = params.gate.ml_min_score if query.multilingual else params.gate.min_score
     top = fused[: retrieval.fusion_depth]
-    subject = on_subject(engine, query, top, _cosines(space, vector, top, offset), floor)
+    subject = recency.on_subject(engine, query, params, top, _cosines(space, vector, top, offset))
     if query.latest:
-        fused = _latest_only(engine, fused, subject)
+        subject = recency.latest_subject(engine, query, params, fused, subject)
+        fused = recency.newest_only(engine, fused, subject)
     rows = diversify(fused, engine.passage_articles, retrieval.top_k, retrieval.per_article)
     # Fused ranks order the candidates; cosines (which mean something) decide abstention.
     cosines = _cosines(space, vector, rows, offset)

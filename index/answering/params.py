@@ -75,6 +75,9 @@ class RetrievalParams(_Stage):
     # e5 rates any two texts in the same script as close: a Cyrillic question scores Cyrillic
     # passages ~0.05-0.08 higher whatever they say. Taken back before ranking and the gate.
     same_script_offset: float = Field(default=0.08, ge=0, le=1)
+    # Dates in questions filter the candidates ("in June", "last week") and "the latest" keeps
+    # the newest articles on the subject; off: named dates only reorder them (as before).
+    time_aware: bool = Field(default=True, description="dates in questions filter candidates")
 
 
 class ScoringParams(_Stage):

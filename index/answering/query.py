@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from index.engine import Engine
 from index.errors import QuestionError
 from index.text.dates import (
-    DATE_SLACK_DAYS,
     DateSpan,
     asks_latest,
     dates_named,
@@ -76,11 +75,7 @@ def time_asked(text: str, engine: Engine, today: dt.date) -> tuple[DateSpan | No
     published in that span (a corpus that ends earlier), from the newest article. A named
     month or day takes the latest year not after the newest article."""
     relative = relative_span(text, today)
-    if (
-        relative is not None
-        and engine.newest
-        and not engine.published_in(relative, DATE_SLACK_DAYS)
-    ):
+    if relative is not None and engine.newest and not engine.published_in(relative):
         relative = relative_span(text, engine.newest)
     named = since_month(text, dates_named(text, engine.newest_or_today()), today)
     return relative or named, asks_latest(text) and relative is None
@@ -101,11 +96,14 @@ def analyze(
     outlet = next((o for o, _ in outlets_named(text) if o in engine.outlets), None)
     stripped = without_outlets(text, frozenset(engine.outlets))
     today = today or dt.date.today()
-    dates, latest = time_asked(text, engine, today)
-    if latest or relative_span(text, today) is not None:
-        stripped = without_time_words(stripped)
-    if dates is not None and engine.published_in(dates, DATE_SLACK_DAYS):
-        stripped = without_named_dates(stripped)  # the candidates are of those dates
+    if params.retrieval.time_aware:
+        dates, latest = time_asked(text, engine, today)
+        if latest or relative_span(text, today) is not None:
+            stripped = without_time_words(stripped)
+        if dates is not None and engine.published_in(dates):
+            stripped = without_named_dates(stripped)  # the candidates are of those dates
+    else:
+        dates, latest = dates_named(text, engine.newest_or_today()), False
     multilingual = (
         language != "en" and params.retrieval.multilingual and engine.multilingual is not None
     )

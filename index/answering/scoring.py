@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from index.engine import Engine
-from index.text.dates import DATE_SLACK_DAYS
 from index.text.names import names_all_in
 from index.text.tokens import word_count
 
@@ -78,14 +77,11 @@ def prefer_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
 
 def prefer_dates(cands: Candidates, query: Query, engine: Engine) -> Candidates:
     """ "What happened on February 23?", "in March": rows from articles published then (or up
-    to DATE_SLACK_DAYS later) come first; if there are none, nothing is reordered and the gate
+    to the span's slack days later) come first; if there are none, nothing is reordered and the gate
     is told (date_mismatch)."""
     if query.dates is None or not cands.order:
         return cands
-    within = {
-        a: query.dates.holds(engine.articles[a].published, DATE_SLACK_DAYS)
-        for a in set(cands.article)
-    }
+    within = {a: query.dates.holds(engine.articles[a].published) for a in set(cands.article)}
     first = tuple(i for i in cands.order if within[cands.article[i]])
     if not first:
         return cands.with_(date_mismatch=True)

@@ -27,18 +27,22 @@ _MONTH_STEMS = {
 _WORD = re.compile(r"\w+")
 _DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е)?$", re.I)
 _YEAR = re.compile(r"^(19|20)\d\d$")
-DATE_SLACK_DAYS = 3  # news of a day's events is published up to a few days later
+DATE_SLACK_DAYS = 3  # news of a month's or a week's events is published up to a few days later
+# "What happened on March 23?": reports, reactions and interviews about a day's events come out
+# for a week after it.
+DAY_SLACK_DAYS = 7
 
 
 @dataclass(frozen=True)
 class DateSpan:
     first: dt.date
     last: dt.date
+    slack: int = 0  # days after it that articles about it are still published
 
-    def holds(self, day: dt.date | None, slack: int = 0) -> bool:
+    def holds(self, day: dt.date | None) -> bool:
         """The day lies in the span, or up to `slack` days after it (news of an event is often
         published the day after)."""
-        return day is not None and self.first <= day <= self.last + dt.timedelta(days=slack)
+        return day is not None and self.first <= day <= self.last + dt.timedelta(days=self.slack)
 
 
 def _month(word: str, original: str) -> int | None:
@@ -84,8 +88,8 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
             year = reference.year if month <= reference.month else reference.year - 1
         last_day = calendar.monthrange(year, month)[1]
         if day is not None and 1 <= day <= last_day:
-            return DateSpan(dt.date(year, month, day), dt.date(year, month, day))
-        return DateSpan(dt.date(year, month, 1), dt.date(year, month, last_day))
+            return DateSpan(dt.date(year, month, day), dt.date(year, month, day), DAY_SLACK_DAYS)
+        return DateSpan(dt.date(year, month, 1), dt.date(year, month, last_day), DATE_SLACK_DAYS)
     return None
 
 
@@ -93,7 +97,7 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
 _RECENT = re.compile(
     r"\b(?:latest|newest|most\s+recent|recent(?:ly)?|lately|now|currently|current|so\s+far|"
     r"up\s+to\s+date|update|what(?:'s|’s|s|\s+is)\s+new|anything\s+new|any\s+news)\b"
-    r"|(?<!\w)(?:останн|найновіш|нещодавн|зараз|тепер|наразі|"
+    r"|(?<!\w)(?:що\s+нового|что\s+нового|останн|найновіш|нещодавн|зараз|тепер|наразі|"
     r"последн|новейш|самы[ейх]\s+новы|свеж|недавн|сейчас|теперь|на\s+данный\s+момент)\w*",
     re.I,
 )
@@ -223,19 +227,20 @@ def _weekday(word: str) -> int | None:
 
 
 def _calendar(unit: str, back: int, today: dt.date) -> DateSpan:
+    slack = DATE_SLACK_DAYS
     if unit == "day":
         day = today - dt.timedelta(days=back)
-        return DateSpan(day, day)
+        return DateSpan(day, day, slack)
     if unit == "week":
         monday = today - dt.timedelta(days=today.weekday() + 7 * back)
-        return DateSpan(monday, min(today, monday + dt.timedelta(days=6)))
+        return DateSpan(monday, min(today, monday + dt.timedelta(days=6)), slack)
     if unit == "month":
         year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
         first = dt.date(year, month + 1, 1)
         last = dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
-        return DateSpan(first, min(today, last))
+        return DateSpan(first, min(today, last), slack)
     first = dt.date(today.year - back, 1, 1)
-    return DateSpan(first, min(today, dt.date(today.year - back, 12, 31)))
+    return DateSpan(first, min(today, dt.date(today.year - back, 12, 31)), slack)
 
 
 def relative_span(question: str, today: dt.date) -> DateSpan | None:
@@ -257,7 +262,7 @@ def relative_span(question: str, today: dt.date) -> DateSpan | None:
             continue
         back = (today.weekday() - number) % 7 or 7  # the last one before today
         day = today - dt.timedelta(days=back)
-        return DateSpan(day, today) if before in _SINCE else DateSpan(day, day)
+        return DateSpan(day, today) if before in _SINCE else DateSpan(day, day, DATE_SLACK_DAYS)
     return None
 
 
@@ -265,8 +270,8 @@ def since_month(question: str, span: DateSpan | None, today: dt.date) -> DateSpa
     """ "since June", "з червня", "с июня": the named month's first day up to today."""
     if span is None:
         return None
-    words = [m.group().lower() for m in _WORD.finditer(question)]
+    words = [m.group() for m in _WORD.finditer(question)]
     for before, word in pairwise(words):
-        if before in _SINCE and _month(word, word) is not None:
+        if before.lower() in _SINCE and (_month(word, word) or word.lower() == "may"):
             return DateSpan(span.first, max(today, span.last))
     return span
