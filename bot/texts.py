@@ -26,7 +26,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "Articles in my index: {count}{newest}. I answer with the articles' exact words, "
             "each quote with its source, and I say so when my sources do not cover a question."
             "\n\n<b>Try:</b>\n{examples}\n\n"
-            "/sources lists the articles. In a group, mention me or reply to me. "
+            "/sources lists the articles, /latest the newest. In a group, mention me or reply "
+            "to me. "
             "In any chat, type my @username and a question. I also understand Ukrainian and "
             "Russian."
         ),
@@ -35,7 +36,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "Статей у моїй базі: {count}{newest}. Я відповідаю точними словами статей (вони "
             "англійською), кожна цитата — з джерелом, і кажу, коли мої джерела не охоплюють "
             "питання.\n\n<b>Спробуйте:</b>\n{examples}\n\n"
-            "/sources — список статей. У групі згадайте мене або відповідайте на моє "
+            "/sources — список статей, /latest — найновіші. У групі згадайте мене або "
+            "відповідайте на моє "
             "повідомлення."
         ),
         "ru": (
@@ -43,7 +45,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "Статей в моей базе: {count}{newest}. Я отвечаю точными словами статей (они "
             "на английском), каждая цитата — с источником, и говорю, когда мои источники не "
             "охватывают вопрос.\n\n<b>Попробуйте:</b>\n{examples}\n\n"
-            "/sources — список статей. В группе упомяните меня или ответьте на моё сообщение."
+            "/sources — список статей, /latest — самые новые. В группе упомяните меня или "
+            "ответьте на моё сообщение."
         ),
     },
     "newest": {

@@ -271,7 +271,7 @@ def _read_feed(state: FeedState, fetcher: Fetcher) -> tuple[bytes | None, Page |
     page = fetcher.get(state.source, feed=True, etag=state.etag, last_modified=state.last_modified)
     if page.status == 304:
         return None, page
-    return page.text.encode("utf-8"), page
+    return page.data, page
 
 
 def _poll_one(

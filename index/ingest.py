@@ -88,6 +88,7 @@ class Page:
     content_type: str
     text: str
     status: int = 200  # 304: not modified since the validators sent (text is empty)
+    data: bytes = b""  # the body as sent (a feed's XML declares its own encoding)
     etag: str | None = None
     last_modified: str | None = None
 
@@ -342,7 +343,9 @@ def _page(
         text = bytes(body).decode(encoding, errors="replace")
     except LookupError:
         text = bytes(body).decode("utf-8", errors="replace")
-    return Page(url=url, content_type=content_type.lower(), text=text, **validators)
+    return Page(
+        url=url, content_type=content_type.lower(), text=text, data=bytes(body), **validators
+    )
 
 
 def fetch(

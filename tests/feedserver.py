@@ -49,6 +49,7 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.feed = rss()
+        self.feed_bytes: bytes | None = None  # sent instead of `feed` when set
         self.etag = '"v1"'
         self.pages: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -67,7 +68,8 @@ class FeedServer:
                         self.send_response(304)
                         self.end_headers()
                         return
-                    body, kind = server.feed.encode(), "application/rss+xml"
+                    body = server.feed_bytes or server.feed.encode()
+                    kind = "application/rss+xml"
                 elif self.path in server.pages:
                     body, kind = server.pages[self.path].encode(), "text/html; charset=utf-8"
                 else:

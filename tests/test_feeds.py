@@ -214,3 +214,35 @@ def test_an_item_whose_page_cannot_be_fetched_is_tried_again(
     server.pages["/later"] = PAGE
     server.etag = '"v2"'
     assert len(feeds.poll(corpus, fetcher=LOOPBACK)[0].added) == 1
+
+
+CYRILLIC = rss(
+    item(
+        "ua-1",
+        "Обмін полоненими",
+        "Wed, 25 Jun 2025 08:00:00 GMT",
+        "<p>Україна та Росія обміняли полонених: додому повернулися 390 захисників, повідомив "
+        "Координаційний штаб з питань поводження з військовополоненими у середу.</p><p>Це "
+        "перший обмін після переговорів у Стамбулі, наступний має відбутися найближчим часом."
+        "</p>",
+    ),
+    title="Київські новини",
+).replace('encoding="UTF-8"', 'encoding="windows-1251"')
+
+
+def test_a_feed_in_its_own_encoding_keeps_its_cyrillic(tmp_path: Path, server: FeedServer) -> None:
+    corpus = tmp_path / "corpus"
+    local = tmp_path / "uk.xml"
+    local.write_bytes(CYRILLIC.encode("cp1251"))
+    feeds.follow(corpus, str(local))
+    assert len(feeds.poll(corpus)[0].added) == 1
+    (article,) = load_corpus(corpus).articles
+    assert article.title == "Обмін полоненими" and article.source == "Київські новини"
+    assert "повернулися 390 захисників" in article.body
+
+    web = tmp_path / "web"
+    server.feed_bytes = CYRILLIC.encode("cp1251")  # no charset in the Content-Type
+    feeds.follow(web, f"{server.url}/feed.xml")
+    assert len(feeds.poll(web, fetcher=LOOPBACK)[0].added) == 1
+    (same,) = load_corpus(web).articles
+    assert same.body == article.body
