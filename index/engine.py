@@ -23,7 +23,7 @@ from index.store import (
     load_version,
     read_version_manifest,
 )
-from index.text.dates import DateSpan
+from index.text.dates import DateSpan, days_mentioned
 from index.text.language import is_latin
 from index.text.outlets import outlet_of
 from index.text.spelling import Corrector, english_dictionary
@@ -45,13 +45,25 @@ class Engine:
     passage_articles: tuple[str, ...]  # the article of each passage row (for the per-article cap)
     outlets: dict[str, frozenset[str]]  # outlet (outlets.tsv's first form) → its articles
     newest: dt.date | None  # the newest article's publication date
+    days: dict[str, frozenset[tuple[int, int]]]  # article → the (month, day) pairs it names
 
     def newest_or_today(self) -> dt.date:
         return self.newest or dt.date.today()
 
     def published_in(self, span: DateSpan) -> frozenset[str]:
-        """The articles published in the span (or up to its slack days after it)."""
-        return frozenset(a.id for a in self.articles.values() if span.holds(a.published))
+        """The articles published in the span (or up to its slack days after it); for a day
+        the question names, also those published later that name it ("on February 17")."""
+        return frozenset(
+            a.id
+            for a in self.articles.values()
+            if span.holds(a.published)
+            or (
+                span.day is not None
+                and a.published is not None
+                and a.published > span.last
+                and span.day in self.days[a.id]
+            )
+        )
 
     @property
     def manifest(self) -> Manifest:
@@ -131,6 +143,7 @@ def _open(
         passage_articles=tuple(p.article_id for p in data.passages),
         outlets=_outlets(data.articles),
         newest=max((a.published for a in data.articles.values() if a.published), default=None),
+        days={a.id: days_mentioned(a.body) for a in data.articles.values()},
     )
 
 

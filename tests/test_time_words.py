@@ -252,3 +252,13 @@ def test_latest_lists_the_newest_first_and_only_so_many() -> None:
     assert "Kyiv &amp; Co" in lines[1]
     uk = latest_blocks(articles, 3, "uk")
     assert uk[1].startswith("• 21 червня 2025")
+
+
+def test_days_an_article_names() -> None:
+    from index.text.dates import days_mentioned
+
+    found = days_mentioned(
+        "Protests on February 17 and on 17 March, Feb. 3rd, the 5th of May; they may 4 times "
+        "have met. Voronenkov was killed in Kiev on March 23, 2017."
+    )
+    assert found == {(2, 17), (3, 17), (2, 3), (5, 5), (3, 23)}

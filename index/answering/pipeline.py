@@ -44,7 +44,7 @@ def rank(
     cands = scoring.combine(cands, query, params)
     cands = scoring.keep_statements(cands)
     cands = scoring.prefer_names(cands, query, engine)
-    cands = scoring.prefer_dates(cands, query, engine)
+    cands = scoring.prefer_dates(cands, query, engine, params)
     cands = rerank.read_windows(cands, query, engine, params)
     cands = scoring.defining(cands, query)
     cands = scoring.per_passage(cands, engine)

@@ -75,17 +75,24 @@ def prefer_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
     return cands.with_(missing=tuple(missing[cands.article[cands.order[0]]]))
 
 
-def prefer_dates(cands: Candidates, query: Query, engine: Engine) -> Candidates:
+def prefer_dates(
+    cands: Candidates, query: Query, engine: Engine, params: AnswerParams
+) -> Candidates:
     """ "What happened on February 23?", "in March": rows from articles published then (or up
-    to the span's slack days later) come first; if there are none, nothing is reordered and the gate
-    is told (date_mismatch)."""
+    to the span's slack days later, or later naming that day) come first; if there are none,
+    nothing is reordered and the gate is told (date_mismatch)."""
     if query.dates is None or not cands.order:
         return cands
-    within = {a: query.dates.holds(engine.articles[a].published) for a in set(cands.article)}
-    first = tuple(i for i in cands.order if within[cands.article[i]])
+    if params.retrieval.time_aware:
+        dated = engine.published_in(query.dates)
+    else:  # as before: the publication day only
+        dated = frozenset(
+            a for a in set(cands.article) if query.dates.holds(engine.articles[a].published)
+        )
+    first = tuple(i for i in cands.order if cands.article[i] in dated)
     if not first:
         return cands.with_(date_mismatch=True)
-    rest = tuple(i for i in cands.order if not within[cands.article[i]])
+    rest = tuple(i for i in cands.order if cands.article[i] not in dated)
     return cands.with_(order=first + rest)
 
 

@@ -38,6 +38,7 @@ class DateSpan:
     first: dt.date
     last: dt.date
     slack: int = 0  # days after it that articles about it are still published
+    day: tuple[int, int] | None = None  # (month, day) when the question names one day
 
     def holds(self, day: dt.date | None) -> bool:
         """The day lies in the span, or up to `slack` days after it (news of an event is often
@@ -71,6 +72,30 @@ def _may_i(words: list[str], i: int) -> bool:
     return i == 0 or (not words[i][:1].isupper() and words[i - 1].lower() != "in")
 
 
+_EN_MONTHS = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+)  # fmt: skip
+_MONTH_WORD = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
+_DAY_MENTION = re.compile(
+    rf"\b(?:{_MONTH_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?|(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    rf"{_MONTH_WORD})\b",
+    re.I,
+)
+
+
+def days_mentioned(text: str) -> frozenset[tuple[int, int]]:
+    """The (month, day) pairs an English text names ("on February 17", "17 Feb", "March 3rd"):
+    an article published weeks later can still be about that day."""
+    found = set()
+    for m in _DAY_MENTION.finditer(text):
+        month_word, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if month_word.lower().startswith("may") and not month_word.startswith("May"):
+            continue  # "may 4 people…": the verb
+        if 1 <= int(day) <= 31:
+            found.add((_EN_MONTHS.index(month_word.lower()[:3]) + 1, int(day)))
+    return frozenset(found)
+
+
 def dates_named(question: str, reference: dt.date) -> DateSpan | None:
     """The span of days the question names, the year (when it gives none) the latest that is
     not after `reference` (the newest article's date)."""
@@ -88,7 +113,8 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
             year = reference.year if month <= reference.month else reference.year - 1
         last_day = calendar.monthrange(year, month)[1]
         if day is not None and 1 <= day <= last_day:
-            return DateSpan(dt.date(year, month, day), dt.date(year, month, day), DAY_SLACK_DAYS)
+            first = dt.date(year, month, day)
+            return DateSpan(first, first, DAY_SLACK_DAYS, (month, day))
         return DateSpan(dt.date(year, month, 1), dt.date(year, month, last_day), DATE_SLACK_DAYS)
     return None
 
