@@ -149,3 +149,55 @@ async def test_serve_started_during_an_outage_waits_then_answers(tg, seed_index:
     assert "cannot reach the Telegram Bot API" in output
     assert "fetching updates failed" in output
     assert "Traceback" not in output and TOKEN not in output
+
+
+async def test_serve_polls_a_followed_feed_and_answers_from_a_new_item(tg, tmp_path: Path) -> None:
+    """`talks follow FILE.xml`, then `talks serve`: an item appended to the feed file is polled
+    (TALKS_FEED_POLL_SECONDS), indexed and answered from, without a restart."""
+    from .conftest import TINY_ARTICLE
+    from .feedserver import item, rss
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "2025-06-02-talks-in-istanbul.md").write_text(TINY_ARTICLE, encoding="utf-8")
+    feed = tmp_path / "wire.xml"
+    feed.write_text(rss(), encoding="utf-8")
+    env = serve_env(tg, index, TALKS_CORPUS_DIR=str(corpus), TALKS_FEED_POLL_SECONDS="1")
+    command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
+    follow = await asyncio.create_subprocess_exec(*command, "follow", str(feed), env=env)
+    assert await follow.wait() == 0
+    proc = await spawn(env)
+    try:
+        await tg.wait_until_polling(timeout=120)
+        question = "Who mediated the third prisoner exchange?"
+        before = await reply_to(tg, tg.push_text(question), timeout=30)
+        assert "Emirates" not in before.result["text"]
+        feed.write_text(
+            rss(
+                item(
+                    "kw-3",
+                    "Emirates mediate a third prisoner exchange",
+                    "Tue, 01 Jul 2025 09:00:00 GMT",
+                    "<p>The third prisoner exchange since the Istanbul talks was mediated by the "
+                    "United Arab Emirates, the Ukrainian Coordination Headquarters said on "
+                    "Tuesday.</p><p>Eighty-four Ukrainian soldiers came home, among them "
+                    "defenders of Mariupol, and the same number of Russian soldiers were "
+                    "returned.</p>",
+                )
+            ),
+            encoding="utf-8",
+        )
+        deadline = asyncio.get_running_loop().time() + 120
+        text = ""
+        while asyncio.get_running_loop().time() < deadline:
+            call = await reply_to(tg, tg.push_text(question), timeout=60)
+            text = call.result["text"]
+            if "United Arab Emirates" in text:
+                break
+            await asyncio.sleep(1)
+        assert "United Arab Emirates" in text and "As of 1 July 2025." in text, text[:500]
+    finally:
+        output = await stop(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert "Traceback" not in output and TOKEN not in output
+    assert len(list(corpus.glob("*.md"))) == 2
