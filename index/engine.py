@@ -46,6 +46,7 @@ class Engine:
     outlets: dict[str, frozenset[str]]  # outlet (outlets.tsv's first form) → its articles
     newest: dt.date | None  # the newest article's publication date
     days: dict[str, frozenset[tuple[int, int]]]  # article → the (month, day) pairs it names
+    article_sentences: dict[str, tuple[int, ...]]  # article → its sentence rows, in order
 
     def newest_or_today(self) -> dt.date:
         return self.newest or dt.date.today()
@@ -144,7 +145,17 @@ def _open(
         outlets=_outlets(data.articles),
         newest=max((a.published for a in data.articles.values() if a.published), default=None),
         days={a.id: days_mentioned(a.body) for a in data.articles.values()},
+        article_sentences=_sentence_rows(data.sentences),
     )
+
+
+def _sentence_rows(sentences: list[Sentence]) -> dict[str, tuple[int, ...]]:
+    rows: dict[str, list[int]] = {}
+    for row, sentence in enumerate(sentences):
+        rows.setdefault(sentence.article_id, []).append(row)
+    return {
+        article: tuple(sorted(r, key=lambda i: sentences[i].start)) for article, r in rows.items()
+    }
 
 
 def _outlets(articles: dict[str, Article]) -> dict[str, frozenset[str]]:

@@ -276,3 +276,39 @@ async def test_telegram_answers_carry_the_date_and_latest_lists_the_newest(
             assert uk.startswith("Цього немає в моїх джерелах")
     finally:
         await stop_polling(app)
+
+
+@pytest.mark.parametrize(
+    ("question", "newest"),
+    [
+        ("what's the latest?", dt.date(2017, 3, 30)),
+        ("що нового?", dt.date(2017, 3, 30)),
+        ("какие последние новости?", dt.date(2017, 3, 30)),
+        ("news from february", dt.date(2017, 2, 23)),
+        ("what happened last week?", dt.date(2017, 3, 30)),
+    ],
+)
+def test_news_with_no_subject_is_the_newest_articles_leads(
+    timeline_engine, question: str, newest: dt.date
+) -> None:
+    from index.answering import answer
+
+    result = answer(question, timeline_engine, today=TODAY)
+    assert result.answered and result.as_of == newest, question
+    days = [q.published for q in result.quotes]
+    assert days == sorted(days, reverse=True) and len(result.quotes) == 3
+    for quote in result.quotes:  # each the opening of its article, verbatim
+        body = timeline_engine.articles[quote.article_id].body
+        assert (
+            quote.start
+            == timeline_engine.sentences[
+                timeline_engine.article_sentences[quote.article_id][0]
+            ].start
+        )
+        assert body[quote.start : quote.end] == quote.text
+
+
+def test_news_of_a_month_with_no_article_is_not_answered(timeline_engine) -> None:
+    from index.answering import answer
+
+    assert not answer("what happened in June?", timeline_engine, today=TODAY).answered

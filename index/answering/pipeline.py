@@ -1,6 +1,7 @@
 """answer(): the stages in order, each a function of the one before.
 
-analyze → gather → combine → keep_statements → prefer_names → prefer_dates → read_windows →
+analyze → (a question for the news with no subject: headlines) → gather → combine →
+keep_statements → prefer_names → prefer_dates → read_windows →
 defining → per_passage → trace → gate → compose.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from index.engine import Engine
 from index.models import Answer
 
-from . import rerank, scoring
+from . import headlines, rerank, scoring
 from .candidates import Candidates, gather
 from .compose import compose
 from .gate import Trace, gate, trace
@@ -39,7 +40,11 @@ def rank(
     """Every stage before the gate. `language` is the user's (Telegram's language code, uk or
     ru), which decides between Ukrainian and Russian when the letters do not; `today` what
     relative dates count from (the system's date). Raises QuestionError on bad input."""
-    query = analyze(question, engine, params, language, today)
+    return rank_query(analyze(question, engine, params, language, today), engine, params)
+
+
+def rank_query(query: Query, engine: Engine, params: AnswerParams) -> Ranked:
+    """rank() for a question already analysed."""
     cands = gather(engine, query, params)
     cands = scoring.combine(cands, query, params)
     cands = scoring.keep_statements(cands)
@@ -61,6 +66,9 @@ def answer(
     """Answer from the index, or say the sources do not cover it. `language`: the user's
     (see rank). Raises QuestionError on bad input."""
     params = params or AnswerParams()
-    ranked = rank(question, engine, params, language, today)
+    query = analyze(question, engine, params, language, today)
+    if params.retrieval.time_aware and headlines.applies(query):
+        return headlines.answer(query, engine, params)
+    ranked = rank_query(query, engine, params)
     route = gate(ranked.trace, params.gate)
     return compose(ranked.candidates, ranked.query, engine, params, route)

@@ -139,6 +139,7 @@ _WEEKDAYS = (
     ("sunday", "неділ", "воскресень"),
 )
 _SINCE = ("since", "from", "з", "із", "від", "с", "со")
+_SINCE_MONTH = ("since", "з", "із", "від", "с", "со")  # "news from February" is of February
 _ON = ("on", "last", "у", "в", "во", "минулого", "минулої", "прошлый", "прошлую", "прошлое")
 _UNITS = {
     "day": 1, "days": 1, "днів": 1, "дні": 1, "дня": 1, "дней": 1, "день": 1, "добу": 1,
@@ -298,6 +299,6 @@ def since_month(question: str, span: DateSpan | None, today: dt.date) -> DateSpa
         return None
     words = [m.group() for m in _WORD.finditer(question)]
     for before, word in pairwise(words):
-        if before.lower() in _SINCE and (_month(word, word) or word.lower() == "may"):
+        if before.lower() in _SINCE_MONTH and (_month(word, word) or word.lower() == "may"):
             return DateSpan(span.first, max(today, span.last))
     return span
