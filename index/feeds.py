@@ -39,6 +39,7 @@ from index.ingest import (
     check_link,
     draft_from_page,
     fetch,
+    is_link,
     is_public,
     replace_article,
     shown,
@@ -194,7 +195,7 @@ def feed_source(text: str, *, files: bool = True) -> str:
     """The canonical form of a feed: the URL checked like any link, or a local file's absolute
     path (only when `files`: Telegram editors may not name the server's files)."""
     text = (text or "").strip()
-    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text):
+    if is_link(text):  # http(s) only: check_link refuses javascript:, file:, ftp:…
         check_link(text)
         return text
     if not files:

@@ -246,3 +246,22 @@ def test_a_feed_in_its_own_encoding_keeps_its_cyrillic(tmp_path: Path, server: F
     assert len(feeds.poll(web, fetcher=LOOPBACK)[0].added) == 1
     (same,) = load_corpus(web).articles
     assert same.body == article.body
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("javascript:alert(1)", "Only http and https"),
+        ("file:///etc/passwd", "Only http and https"),
+        ("http://user:pw@example.org/rss", "user name or password"),
+        ("/etc/passwd", r"not an http\(s\) link"),
+    ],
+)
+def test_editors_in_telegram_can_follow_only_web_feeds(
+    tmp_path: Path, source: str, says: str
+) -> None:
+    from index.errors import IngestError
+
+    with pytest.raises((FeedError, IngestError), match=says):
+        feeds.follow(tmp_path / "corpus", source, files=False)
+    assert not (tmp_path / "corpus" / feeds.FEEDS_FILE).exists()
