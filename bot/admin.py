@@ -175,11 +175,11 @@ async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     poller = context.application.bot_data["feed_poller"]
     try:
-        reports = await poller.poll_once(due_only=False)
+        reports = await poller.poll_once(due_only=False, only=state.source)
     except TalksError as exc:
         await reply(update, context, f"Following {state.source}; the first poll failed: {exc}")
         return
-    summary = feeds.poll_summary([r for r in reports if r.source == state.source])
+    summary = feeds.poll_summary(reports)
     await reply(update, context, f"Following {state.source}. First poll: {summary}")
 
 
@@ -192,7 +192,7 @@ async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         state = await asyncio.to_thread(
-            feeds.unfollow, _settings(context).corpus_dir, untrusted(context.args[0])
+            feeds.unfollow, _settings(context).corpus_dir, untrusted(context.args[0]), files=False
         )
     except TalksError as exc:
         await reply(update, context, f"Not changed: {exc}")

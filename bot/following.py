@@ -34,21 +34,26 @@ class FeedPoller:
         self.fetcher = fetcher or feeds.Fetcher()
         self.polls = 0
 
-    async def poll_once(self, *, due_only: bool = True) -> list[feeds.FeedReport]:
-        """One poll of every (due) feed, then the index update and the switch to it. Holds the
-        bot's reindexing lock, so it never runs beside /add or /reindex."""
+    async def poll_once(
+        self, *, due_only: bool = True, only: str | None = None
+    ) -> list[feeds.FeedReport]:
+        """One poll of every (due) feed, or `only` that one, then the index update and the
+        switch to it. Holds the bot's reindexing lock, so it never runs beside /add or
+        /reindex."""
         corpus = self.settings.corpus_dir
         followed = await asyncio.to_thread(feeds.load_feeds, corpus)
         if not followed.feeds:
             return []
         async with self.state.reindexing:
             reports = await asyncio.to_thread(
-                feeds.poll, corpus, fetcher=self.fetcher, due_only=due_only
+                feeds.poll, corpus, fetcher=self.fetcher, due_only=due_only, only=only
             )
             self.polls += 1
             for report in reports:
                 if report.error:
-                    log.warning("feed %s failed: %s", report.source, report.error)
+                    log.warning(
+                        "feed %s failed: %s", feeds.shown_source(report.source), report.error
+                    )
             if any(r.changed for r in reports):
                 added = sum(len(r.added) + len(r.replaced) for r in reports)
                 log.info("feeds brought %d new or edited articles; updating the index", added)

@@ -48,7 +48,15 @@ class IngestError(TalksError):
 
 
 class DuplicateArticleError(IngestError):
-    """The corpus already has this article."""
+    """The corpus already has this article (`path`: its file, relative to the corpus)."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class CorpusBusyError(IngestError):
+    """Another writer holds the corpus; trying again later will do."""
 
 
 class FeedError(TalksError):

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -25,12 +26,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index.corpus import MAX_ARTICLE_BYTES, extract_html
-from index.errors import ArticleFormatError, DuplicateArticleError, FeedError, IngestError
+from index.errors import (
+    ArticleFormatError,
+    CorpusBusyError,
+    DuplicateArticleError,
+    FeedError,
+    IngestError,
+)
 from index.ingest import (
     FEED_TYPES,
     Draft,
@@ -50,6 +57,8 @@ FEEDS_LOCK = ".feeds.lock"
 MAX_BACKOFF_SECONDS = 6 * 3600.0
 MAX_ITEMS_PER_POLL = 200  # of one feed: a feed's newest items (feeds list newest first)
 MAX_ERROR_CHARS = 300
+POLL_SECONDS = 300.0  # a poll takes no further item after this (the rest come next poll)
+MAX_PAGE_ATTEMPTS = 3  # an item whose linked page fails this often waits for an edit
 
 
 class FeedState(BaseModel):
@@ -77,8 +86,10 @@ class FeedItem(BaseModel):
 
     feed: str
     article: str | None = None  # the corpus file's name
-    digest: str
+    digest: str  # of the item as last taken ("": its text is still to be had)
     note: str | None = None  # why it is not an article
+    attempts: int = 0  # failed fetches of its linked page in a row
+    published: str | None = None  # the date its article carries
 
 
 class FeedList(BaseModel):
@@ -200,10 +211,15 @@ def feed_source(text: str, *, files: bool = True) -> str:
         return text
     if not files:
         raise FeedError(f"{shown(text)} is not an http(s) link to a feed.")
-    path = Path(text).expanduser()
-    if not path.is_file():
+    try:
+        path = Path(text).expanduser()
+        found = path.is_file()
+        resolved = str(path.resolve()) if found else ""
+    except (OSError, RuntimeError, ValueError):  # ~nosuchuser, a name too long, a NUL
+        found = False
+    if not found:
         raise FeedError(f"No feed file at {shown(text)}: give an RSS/Atom URL or a file's path.")
-    return str(path.resolve())
+    return resolved
 
 
 def follow(corpus_dir: Path, source: str, *, files: bool = True) -> FeedState:
@@ -219,14 +235,16 @@ def follow(corpus_dir: Path, source: str, *, files: bool = True) -> FeedState:
         return state
 
 
-def unfollow(corpus_dir: Path, source: str) -> FeedState:
-    """Stop following a feed (its articles stay in the corpus)."""
+def unfollow(corpus_dir: Path, source: str, *, files: bool = True) -> FeedState:
+    """Stop following a feed (its articles stay in the corpus); `files`: a file's path may
+    name it (not from Telegram)."""
     text = (source or "").strip()
     with _locked(corpus_dir):
         feeds = load_feeds(corpus_dir)
         candidates = {text}
-        with contextlib.suppress(IngestError, FeedError):
-            candidates.add(feed_source(text))
+        if files:
+            with contextlib.suppress(IngestError, FeedError):
+                candidates.add(feed_source(text))
         state = next((f for f in feeds.feeds if f.source in candidates), None)
         if state is None:
             listed = ", ".join(shown(f.source, 80) for f in feeds.feeds) or "none"
@@ -242,21 +260,43 @@ def poll(
     fetcher: Fetcher | None = None,
     due_only: bool = False,
     now: float | None = None,
+    only: str | None = None,
+    seconds: float = POLL_SECONDS,
 ) -> list[FeedReport]:
-    """Fetch every followed feed once and write its new and edited items into the corpus (the
-    index is not touched: build it afterwards). `due_only`: skip feeds waiting out a backoff."""
-    fetcher = fetcher or Fetcher()
+    """Fetch every followed feed (or `only` that one) once and write its new and edited items
+    into the corpus (the index is not touched: build it afterwards). `due_only`: skip feeds
+    waiting out a backoff. After `seconds` no further item is taken (the rest come next
+    poll). The list is saved after every item, so a crash loses none that was written."""
     now = time.time() if now is None else now
     reports = []
     with _locked(corpus_dir):
-        feeds = load_feeds(corpus_dir)
-        for state in feeds.feeds:
+        deadline = time.monotonic() + seconds
+        run = _Run(corpus_dir, load_feeds(corpus_dir), fetcher or Fetcher(), deadline)
+        for state in run.feeds.feeds:
+            if only is not None and state.source != only:
+                continue
             if due_only and state.retry_at > now:
                 reports.append(FeedReport(state.source, waiting=True))
                 continue
-            reports.append(_poll_one(corpus_dir, feeds, state, fetcher, now))
-            _save(corpus_dir, feeds)  # what one feed did survives a crash in the next
+            reports.append(_poll_one(run, state, now))
+            run.save()
     return reports
+
+
+@dataclass
+class _Run:
+    """One poll: where it writes, what it knows, how it fetches, until when."""
+
+    corpus_dir: Path
+    feeds: FeedList
+    fetcher: Fetcher
+    deadline: float
+
+    def save(self) -> None:
+        _save(self.corpus_dir, self.feeds)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
 
 
 def _read_feed(state: FeedState, fetcher: Fetcher) -> tuple[bytes | None, Page | None]:
@@ -275,21 +315,22 @@ def _read_feed(state: FeedState, fetcher: Fetcher) -> tuple[bytes | None, Page |
     return page.data, page
 
 
-def _poll_one(
-    corpus_dir: Path, feeds: FeedList, state: FeedState, fetcher: Fetcher, now: float
-) -> FeedReport:
+def _poll_one(run: _Run, state: FeedState, now: float) -> FeedReport:
     report = FeedReport(state.source)
     state.last_poll = _now()
     try:
-        data, page = _read_feed(state, fetcher)
-        if page is not None:
-            state.etag, state.last_modified = page.etag, page.last_modified
+        data, page = _read_feed(state, run.fetcher)
+        if page is not None:  # a 304 may leave a validator out: keep the one we had
+            state.etag = page.etag or state.etag
+            state.last_modified = page.last_modified or state.last_modified
         if data is None:
             report.not_modified = True
         else:
-            _take_items(corpus_dir, feeds, state, _parse(data, state.source), fetcher, report)
-    except (IngestError, FeedError) as exc:
-        report.error = str(exc)[:MAX_ERROR_CHARS]
+            _take_items(run, state, _parse(data, state.source), report)
+    except Exception as exc:
+        known = isinstance(exc, IngestError | FeedError)
+        why = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
+        report.error = why[:MAX_ERROR_CHARS]
         state.error, state.failures = report.error, state.failures + 1
         state.retry_at = now + min(MAX_BACKOFF_SECONDS, 60.0 * 2**state.failures)
         return report
@@ -301,7 +342,9 @@ def _poll_one(
 def _parse(data: bytes, source: str):
     import feedparser
 
-    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=False)
+    # bytes in a BytesIO: given bytes or a str, feedparser first tries them as a file name or a
+    # URL (a feed whose body is "/etc/passwd" would be read from the disk)
+    parsed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=False)
     if not parsed.entries and (parsed.bozo or not parsed.feed):
         why = getattr(parsed, "bozo_exception", None)
         raise FeedError(
@@ -338,11 +381,12 @@ def _title(entry) -> str:
 
 
 def _date(entry) -> dt.date | None:
+    """The item's date; one in the future (a wrong clock, a scheduled post) is today."""
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
         value = dict.get(entry, name)
         if value:
             with contextlib.suppress(TypeError, ValueError):
-                return dt.date(value.tm_year, value.tm_mon, value.tm_mday)
+                return min(dt.date(value.tm_year, value.tm_mon, value.tm_mday), dt.date.today())
     return None
 
 
@@ -367,7 +411,9 @@ def _html_text(html: str, url: str | None) -> str:
 
 def _draft(entry, parsed, source: str, fetcher: Fetcher) -> Draft:
     """An item as an article: its own full text, else the linked page's."""
-    link = (entry.get("link") or "").strip() or None
+    link = (dict.get(entry, "link") or "").strip() or None
+    if link and is_link(source) and not is_link(link):
+        link = urljoin(source, link)  # "/2025/07/01/swap": relative to the feed
     content = entry.get("content") or []
     html = next((c.get("value") for c in content if c.get("value")), None)
     outlet = (parsed.feed.get("title") or "").strip() or None
@@ -379,7 +425,7 @@ def _draft(entry, parsed, source: str, fetcher: Fetcher) -> Draft:
     else:
         raise IngestError("the item has neither its text nor a link to it")
     draft.title = _title(entry) or draft.title
-    draft.published = _date(entry) or draft.published or dt.date.today()
+    draft.published = _date(entry) or draft.published
     draft.url = link or draft.url
     draft.source = outlet or draft.source or (urlsplit(source).hostname if link else None)
     draft.language = _language(parsed) if html else draft.language
@@ -394,30 +440,56 @@ def entry_digest(entry) -> str:
     return hashlib.sha256("\n".join([*parts, content]).encode("utf-8")).hexdigest()
 
 
-def _take_items(
-    corpus_dir: Path,
-    feeds: FeedList,
-    state: FeedState,
-    parsed,
-    fetcher: Fetcher,
-    report: FeedReport,
-) -> None:
+def _take_items(run: _Run, state: FeedState, parsed, report: FeedReport) -> None:
+    """Every new or edited item of the feed into the corpus, the list saved after each."""
     for entry in parsed.entries[:MAX_ITEMS_PER_POLL]:
-        key = item_key(entry)
-        known = feeds.items.get(key)
+        if run.out_of_time():
+            report.skipped.append(
+                f"the poll ran out of time ({POLL_SECONDS:.0f} s): the rest next time"
+            )
+            return
+        key = f"{state.source} {item_key(entry)}"  # a guid is only unique within its feed
+        known = run.feeds.items.get(key)
         digest = entry_digest(entry)
         if known is not None and known.digest == digest:
             report.unchanged += 1
             continue
         title = shown(_title(entry) or key, 80)
         try:
-            draft = _draft(entry, parsed, state.source, fetcher)
-        except (IngestError, FeedError) as exc:  # the linked page: tried again next poll
+            draft = _draft(entry, parsed, state.source, run.fetcher)
+        except (IngestError, FeedError) as exc:  # the linked page: tried again, a few times
             report.skipped.append(f"{title}: {exc}")
+            run.feeds.items[key] = _failed_page(known, state, digest, exc)
+            run.save()
             continue
         if known is None:
             state.items_seen += 1
-        feeds.items[key] = _store(corpus_dir, known, draft, state, digest, report, title)
+        if draft.published is None:  # undated: the day it was first seen, kept across edits
+            draft.published = _first_seen(known)
+        stored = _store(run.corpus_dir, known, draft, state, digest, report, title)
+        if stored is not None:
+            run.feeds.items[key] = stored
+            run.save()
+
+
+def _first_seen(known: FeedItem | None) -> dt.date:
+    if known is not None and known.published:
+        return dt.date.fromisoformat(known.published)
+    return dt.date.today()
+
+
+def _failed_page(known: FeedItem | None, state: FeedState, digest: str, exc: Exception) -> FeedItem:
+    """An item whose text could not be had: tried again on the next polls, and after
+    MAX_PAGE_ATTEMPTS left alone until the item changes."""
+    attempts = (known.attempts if known is not None and known.digest == "" else 0) + 1
+    return FeedItem(
+        feed=state.source,
+        article=known.article if known is not None else None,
+        digest=digest if attempts >= MAX_PAGE_ATTEMPTS else "",
+        note=str(exc)[:MAX_ERROR_CHARS],
+        attempts=attempts,
+        published=known.published if known is not None else None,
+    )
 
 
 def _store(
@@ -428,8 +500,10 @@ def _store(
     digest: str,
     report: FeedReport,
     title: str,
-) -> FeedItem:
-    """Add the item's article, or replace the one an earlier version of it became."""
+) -> FeedItem | None:
+    """Add the item's article, or replace the one an earlier version of it became; None when
+    the corpus is busy (tried again next poll)."""
+    published = draft.published.isoformat() if draft.published else None
     try:
         if known is not None and known.article and (Path(corpus_dir) / known.article).exists():
             path = replace_article(Path(corpus_dir) / known.article, draft)
@@ -438,13 +512,30 @@ def _store(
             path = add_article(corpus_dir, draft)
             report.added.append(path.name)
             state.articles_added += 1
-    except DuplicateArticleError as exc:
+    except CorpusBusyError as exc:
+        report.skipped.append(f"{title}: {exc}")
+        return None
+    except DuplicateArticleError as exc:  # by link or text: that file is this item's article
         report.unchanged += 1
-        return FeedItem(feed=state.source, digest=digest, note=str(exc)[:MAX_ERROR_CHARS])
+        note = str(exc)[:MAX_ERROR_CHARS]
+        return FeedItem(
+            feed=state.source, article=exc.path, digest=digest, note=note, published=published
+        )
     except IngestError as exc:  # too short, bad metadata: not retried until the item changes
         report.skipped.append(f"{title}: {exc}")
-        return FeedItem(feed=state.source, digest=digest, note=str(exc)[:MAX_ERROR_CHARS])
-    return FeedItem(feed=state.source, article=path.name, digest=digest)
+        note = str(exc)[:MAX_ERROR_CHARS]
+        return FeedItem(feed=state.source, digest=digest, note=note, published=published)
+    return FeedItem(feed=state.source, article=path.name, digest=digest, published=published)
+
+
+def shown_source(source: str) -> str:
+    """A feed for logs: its query string (which may carry a key) and credentials left out."""
+    if not is_link(source):
+        return shown(source)
+    parts = urlsplit(source)
+    return shown(
+        f"{parts.scheme}://{parts.hostname or ''}{parts.path}" + ("?…" if parts.query else "")
+    )
 
 
 def poll_summary(reports: list[FeedReport]) -> str:

@@ -40,7 +40,13 @@ from index.corpus import (
     load_corpus,
     read_article,
 )
-from index.errors import ArticleFormatError, CorpusError, DuplicateArticleError, IngestError
+from index.errors import (
+    ArticleFormatError,
+    CorpusBusyError,
+    CorpusError,
+    DuplicateArticleError,
+    IngestError,
+)
 
 MAX_BYTES = MAX_ARTICLE_BYTES
 TIMEOUT_SECONDS = 10.0
@@ -574,7 +580,7 @@ def corpus_lock(corpus_dir: Path, wait: float = ADD_LOCK_SECONDS) -> Iterator[No
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise IngestError(
+                    raise CorpusBusyError(
                         f"Another article is being added to {corpus_dir} (for {wait:.0f} s "
                         "now): try again when it is done."
                     ) from None
@@ -620,10 +626,13 @@ def _refuse_duplicate(corpus_dir: Path, draft: Draft) -> None:
         if url and _normalized_url(article.url) == url:
             raise DuplicateArticleError(
                 f"Already in the corpus: {article.path} has the same link "
-                f"({shown(article.url or '')})."
+                f"({shown(article.url or '')}).",
+                article.path,
             )
         if sentence_key(article.body) == key:
-            raise DuplicateArticleError(f"Already in the corpus: {article.path} has the same text.")
+            raise DuplicateArticleError(
+                f"Already in the corpus: {article.path} has the same text.", article.path
+            )
 
 
 def add_article(corpus_dir: Path, draft: Draft) -> Path:

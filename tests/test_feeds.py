@@ -265,3 +265,102 @@ def test_editors_in_telegram_can_follow_only_web_feeds(
     with pytest.raises((FeedError, IngestError), match=says):
         feeds.follow(tmp_path / "corpus", source, files=False)
     assert not (tmp_path / "corpus" / feeds.FEEDS_FILE).exists()
+
+
+def test_a_feed_whose_body_is_a_path_is_not_read_from_disk(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text(rss(SWAP_1), encoding="utf-8")
+    server.feed_bytes = str(secret).encode()
+    corpus = tmp_path / "corpus"
+    feeds.follow(corpus, f"{server.url}/feed.xml")
+    report = feeds.poll(corpus, fetcher=LOOPBACK)[0]
+    assert report.error and "not an RSS or Atom feed" in report.error
+    assert not list(corpus.glob("*.md"))
+
+
+def test_two_feeds_with_the_same_guids_keep_their_own_articles(tmp_path: Path) -> None:
+    corpus, _ = follow_file(tmp_path, rss(SWAP_1.replace("kw-1</guid>", "1</guid>")))
+    other = tmp_path / "other.xml"
+    other.write_text(rss(SWAP_2.replace("kw-2</guid>", "1</guid>"), title="Other"), "utf-8")
+    feeds.follow(corpus, str(other))
+    assert sum(len(r.added) for r in feeds.poll(corpus)) == 2
+    again = feeds.poll(corpus)
+    assert all(r.replaced == [] and r.added == [] for r in again)
+    assert len(load_corpus(corpus).articles) == 2
+
+
+def test_a_crash_in_the_middle_of_a_poll_loses_no_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, feed = follow_file(tmp_path, rss(SWAP_1, SWAP_2))
+    real_add = feeds.add_article
+    calls = []
+
+    def add_then_fail(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(feeds, "add_article", add_then_fail)
+    crashed = feeds.poll(corpus)[0]
+    assert crashed.error and "OSError" in crashed.error and len(crashed.added) == 1
+    state = feeds.load_feeds(corpus).feeds[0]
+    assert state.failures == 1 and state.retry_at > 0  # in backoff, not stuck first
+    monkeypatch.setattr(feeds, "add_article", real_add)
+    recovered = feeds.poll(corpus)[0]
+    assert len(recovered.added) == 1 and recovered.unchanged == 1
+    # the first item is still known as its article: an edit replaces it
+    feed.write_text(rss(SWAP_1.replace("390 prisoners", "390 prisoners of war"), SWAP_2), "utf-8")
+    edited = feeds.poll(corpus)[0]
+    assert len(edited.replaced) == 1 and edited.added == []
+    assert len(load_corpus(corpus).articles) == 2
+
+
+def test_validators_survive_a_304_without_them(tmp_path: Path, server: FeedServer) -> None:
+    server.feed = rss(SWAP_1)
+    corpus = tmp_path / "corpus"
+    feeds.follow(corpus, f"{server.url}/feed.xml")
+    feeds.poll(corpus, fetcher=LOOPBACK)
+    for _ in range(2):  # the stand-in's 304 carries no ETag
+        assert feeds.poll(corpus, fetcher=LOOPBACK)[0].not_modified
+    assert server.requests[-1][1].get("If-None-Match") == '"v1"'
+
+
+def test_an_item_whose_page_keeps_failing_is_left_until_it_changes(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    link = f"{server.url}/gone"
+    server.feed = rss(item("kw-8", "Gone", "Wed, 23 Jul 2025 12:00:00 GMT", None, link))
+    corpus = tmp_path / "corpus"
+    feeds.follow(corpus, f"{server.url}/feed.xml")
+    for n in range(feeds.MAX_PAGE_ATTEMPTS):
+        server.etag = f'"e{n}"'  # a new feed version each time: no 304
+        assert feeds.poll(corpus, fetcher=LOOPBACK)[0].skipped
+    server.etag = '"e-last"'
+    fetched = len([p for p, _ in server.requests if p == "/gone"])
+    assert feeds.poll(corpus, fetcher=LOOPBACK)[0].unchanged == 1
+    assert len([p for p, _ in server.requests if p == "/gone"]) == fetched
+
+
+def test_relative_links_and_future_dates(tmp_path: Path, server: FeedServer) -> None:
+    import datetime as dt
+
+    server.pages["/2025/07/23/talks"] = PAGE
+    server.feed = rss(
+        item(
+            "kw-5",
+            "Talks resume in Istanbul",
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            None,
+            "/2025/07/23/talks",
+        )
+    )
+    corpus = tmp_path / "corpus"
+    feeds.follow(corpus, f"{server.url}/feed.xml")
+    assert len(feeds.poll(corpus, fetcher=LOOPBACK)[0].added) == 1
+    (article,) = load_corpus(corpus).articles
+    assert article.url == f"{server.url}/2025/07/23/talks"
+    assert article.published == dt.date.today()  # not 2100

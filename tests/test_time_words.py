@@ -262,3 +262,48 @@ def test_days_an_article_names() -> None:
         "have met. Voronenkov was killed in Kiev on March 23, 2017."
     )
     assert found == {(2, 17), (3, 17), (2, 3), (5, 5), (3, 23)}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Сколько в среднем стоит газ?",
+        "что пишут в средствах массовой информации?",
+        "Скільки в середньому коштує газ?",
+        "що було в четвертому кварталі?",
+        "Что случилось в Липецке?",
+        "кто получил травмы?",
+        "що зробив Червоний Хрест?",
+        "What did Theresa May say about Ukraine?",
+        "who met at Mar-a-Lago?",
+        "what did USA Today report?",
+        "what did Russia Today say about the talks?",
+        "what happened in the last days of the regime?",
+        "what was promised in the last month of the campaign?",
+        "May I ask who leads the delegation?",
+    ],
+)
+def test_ordinary_words_are_no_dates(question: str) -> None:
+    assert relative_span(question, WEDNESDAY) is None, question
+    assert dates_named(question, WEDNESDAY) is None, question
+    assert without_named_dates(question) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many people were infected, заразилися?",
+        "what is the current account deficit?",
+        "which Windows update broke it?",
+        "what has been agreed so far?",
+        "кто был последним генсеком?",
+    ],
+)
+def test_ordinary_words_do_not_ask_for_the_latest(question: str) -> None:
+    assert not asks_latest(question)
+
+
+def test_the_last_week_of_a_month_is_that_month() -> None:
+    assert relative_span("what happened in the last week of February?", WEDNESDAY) is None
+    feb = dates_named("what happened in the last week of February?", WEDNESDAY)
+    assert (feb.first, feb.last) == (dt.date(2025, 2, 1), dt.date(2025, 2, 28))

@@ -1,5 +1,8 @@
-"""Dates a question names ("in March", "on February 23", "23 лютого", "в марте 2017") as a span
-of days, to prefer articles published then. Relative dates ("last week") are not read here."""
+"""Time in questions, English, Ukrainian and Russian: the dates a question names ("in March",
+"on February 23", "23 лютого", "в марте 2017"), relative dates ("last week", "з понеділка",
+"на прошлой неделе"), whether it asks for the latest ("the latest on…", "що нового",
+"последние новости"), and the question without those words. Month and weekday names are
+data (calendar_words.tsv), matched as whole words."""
 
 from __future__ import annotations
 
@@ -7,30 +10,26 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from itertools import pairwise
+from functools import cache
+from importlib.resources import files
 
-# Month names by their stem, English, Ukrainian and Russian (any case ending).
-_MONTH_STEMS = {
-    1: ("january", "jan", "січ", "январ"),
-    2: ("february", "feb", "лют", "феврал"),
-    3: ("march", "mar", "берез", "март"),
-    4: ("april", "apr", "квіт", "апрел"),
-    5: ("may", "трав", "мая", "май"),
-    6: ("june", "jun", "черв", "июн"),
-    7: ("july", "jul", "лип", "июл"),
-    8: ("august", "aug", "серп", "август"),
-    9: ("september", "sept", "sep", "верес", "сентябр"),
-    10: ("october", "oct", "жовт", "октябр"),
-    11: ("november", "nov", "листопад", "ноябр"),
-    12: ("december", "dec", "груд", "декабр"),
-}
-_WORD = re.compile(r"\w+")
-_DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е)?$", re.I)
-_YEAR = re.compile(r"^(19|20)\d\d$")
 DATE_SLACK_DAYS = 3  # news of a month's or a week's events is published up to a few days later
 # "What happened on March 23?": reports, reactions and interviews about a day's events come out
 # for a week after it.
 DAY_SLACK_DAYS = 7
+
+_TOKEN = re.compile(r"[\w'’ʼ]+")
+_DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е)?$", re.I)
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_YEAR_WORDS = frozenset({"року", "рік", "года", "год", "г", "р"})
+# Words before a month that make "May", "mar", "jun"… the month.
+_BEFORE_MONTH = frozenset(
+    {"in", "since", "from", "of", "during", "until", "by", "early", "late", "mid", "this", "last"}
+    | {"у", "в", "во", "з", "із", "від", "с", "со", "до", "по"}
+)
+_SINCE = frozenset({"since", "from", "з", "із", "від", "с", "со"})
+_SINCE_MONTH = _SINCE - {"from"}  # "news from February" is of February, not since it
+_ON = frozenset({"on", "last", "у", "в", "во", "минулого", "минулої", "прошлый", "прошлую"})
 
 
 @dataclass(frozen=True)
@@ -46,65 +45,79 @@ class DateSpan:
         return day is not None and self.first <= day <= self.last + dt.timedelta(days=self.slack)
 
 
-def _month(word: str, original: str) -> int | None:
-    lowered = word.lower()
-    for month, stems in _MONTH_STEMS.items():
-        for stem in stems:
-            if stem.isascii():
-                # English: the whole word (or its 3-4 letter abbreviation), "May" capitalised
-                if lowered == stem and (stem != "may" or original[:1].isupper()):
-                    return month
-            elif lowered.startswith(stem):
-                return month
+@cache
+def _calendar_words() -> dict[str, dict[str, int]]:
+    """kind (month, abbr, weekday) → word form → its number (calendar_words.tsv)."""
+    text = files("index.text").joinpath("calendar_words.tsv").read_text(encoding="utf-8")
+    table: dict[str, dict[str, int]] = {"month": {}, "abbr": {}, "weekday": {}}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        kind, number, forms = line.split("\t")
+        for form in forms.split():
+            table[kind][_folded(form)] = int(number)
+    return table
+
+
+def _folded(word: str) -> str:
+    return word.lower().replace("’", "'").replace("ʼ", "'")
+
+
+def _near_number(words: list[str], i: int) -> bool:
+    """A day or a year beside words[i] ("May 16", "16 May", "May 2025")."""
+    near = [words[j] for j in (i - 1, i + 1, i + 2) if 0 <= j < len(words)]
+    return any(_DAY.match(w) or _YEAR.match(w) for w in near)
+
+
+def _month_at(words: list[str], i: int) -> int | None:
+    """The month words[i] names, read in context: "May" and abbreviations ("mar", "jun") only
+    next to a day or a year, or after in/since/from… ("Theresa May", "Mar-a-Lago", "May I")."""
+    table = _calendar_words()
+    word = _folded(words[i])
+    before = _folded(words[i - 1]) if i > 0 else ""
+    if word in table["month"]:
+        return table["month"][word]
+    short = word == "may" or word in table["abbr"]
+    if short and (_near_number(words, i) or before in _BEFORE_MONTH):
+        return 5 if word == "may" else table["abbr"][word]
     return None
 
 
-_YEAR_WORDS = frozenset({"року", "рік", "года", "год", "г", "р"})
+def _weekday_at(words: list[str], i: int) -> int | None:
+    return _calendar_words()["weekday"].get(_folded(words[i]))
 
 
-def _may_i(words: list[str], i: int) -> bool:
-    """ "May I ask…", "may the talks…": the verb, not the month (no day or year beside it)."""
-    if words[i].lower() != "may":
-        return False
-    near = words[max(0, i - 1) : i + 3]
-    if any(_DAY.match(w) or _YEAR.match(w) for w in near if w.lower() != "may"):
-        return False
-    return i == 0 or (not words[i][:1].isupper() and words[i - 1].lower() != "in")
+def _words(question: str) -> list[str]:
+    return _TOKEN.findall(question)
 
 
-_EN_MONTHS = (
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-)  # fmt: skip
-_MONTH_WORD = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
 _DAY_MENTION = re.compile(
-    rf"\b(?:{_MONTH_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?|(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    rf"{_MONTH_WORD})\b",
-    re.I,
+    r"\b(?:([A-Z][a-z]{2,8})\.?\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th)?\s+"
+    r"(?:of\s+)?([A-Z][a-z]{2,8})\.?)\b"
 )
 
 
 def days_mentioned(text: str) -> frozenset[tuple[int, int]]:
     """The (month, day) pairs an English text names ("on February 17", "17 Feb", "March 3rd"):
     an article published weeks later can still be about that day."""
+    table = _calendar_words()
     found = set()
     for m in _DAY_MENTION.finditer(text):
-        month_word, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if month_word.lower().startswith("may") and not month_word.startswith("May"):
-            continue  # "may 4 people…": the verb
-        if 1 <= int(day) <= 31:
-            found.add((_EN_MONTHS.index(month_word.lower()[:3]) + 1, int(day)))
+        name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        word = name.lower()
+        month = table["month"].get(word) or table["abbr"].get(word) or (5 if word == "may" else 0)
+        if month and 1 <= int(day) <= 31:
+            found.add((month, int(day)))
     return frozenset(found)
 
 
 def dates_named(question: str, reference: dt.date) -> DateSpan | None:
     """The span of days the question names, the year (when it gives none) the latest that is
     not after `reference` (the newest article's date)."""
-    words = [m.group() for m in _WORD.finditer(question)]
-    for i, word in enumerate(words):
-        month = _month(word, word)
-        if month is None and i > 0 and words[i - 1].lower() == "in" and word.lower() == "may":
-            month = 5
-        if month is None or _may_i(words, i):
+    words = _words(question)
+    for i in range(len(words)):
+        month = _month_at(words, i)
+        if month is None:
             continue
         around = words[max(0, i - 1) : i + 3]
         day = next((int(m.group(1)) for w in around if (m := _DAY.match(w))), None)
@@ -119,28 +132,26 @@ def dates_named(question: str, reference: dt.date) -> DateSpan | None:
     return None
 
 
-# "latest", "newest", "most recent", "now": the question asks for the newest on its subject.
+def since_month(question: str, span: DateSpan | None, today: dt.date) -> DateSpan | None:
+    """ "since June", "з червня", "с июня": the named month's first day up to today."""
+    if span is None:
+        return None
+    words = _words(question)
+    for i in range(1, len(words)):
+        if _folded(words[i - 1]) in _SINCE_MONTH and _month_at(words, i) is not None:
+            return DateSpan(span.first, max(today, span.last))
+    return span
+
+
+# "the latest", "now", "what's new": the question asks for the newest on its subject.
 _RECENT = re.compile(
-    r"\b(?:latest|newest|most\s+recent|recent(?:ly)?|lately|now|currently|current|so\s+far|"
-    r"up\s+to\s+date|update|what(?:'s|’s|s|\s+is)\s+new|anything\s+new|any\s+news)\b"
-    r"|(?<!\w)(?:що\s+нового|что\s+нового|останн|найновіш|нещодавн|зараз|тепер|наразі|"
-    r"последн|новейш|самы[ейх]\s+новы|свеж|недавн|сейчас|теперь|на\s+данный\s+момент)\w*",
+    r"\b(?:latest|newest|most\s+recent|recent(?:ly)?|lately|now|currently|up\s+to\s+date|"
+    r"what(?:'s|’s|s|\s+is)\s+new|anything\s+new|any\s+news|"
+    r"що\s+нового|останні|останнє|останніми|найновіш\w*|нещодавн\w*|зараз|тепер|наразі|"
+    r"что\s+нового|последние|последнее|последних|новейш\w*|самые\s+новые|свежие|свежее|"
+    r"недавн\w*|сейчас|теперь|на\s+данный\s+момент)\b",
     re.I,
 )
-# Weekday stems, Monday first; only read after "since"/"on"/"з"/"с"/"в"… ("серед" alone is
-# Ukrainian "among", "среди" Russian).
-_WEEKDAYS = (
-    ("monday", "понеділ", "понедельн"),
-    ("tuesday", "вівтор", "вторник"),
-    ("wednesday", "серед", "сред"),
-    ("thursday", "четвер", "четверг"),
-    ("friday", "п'ятниц", "пʼятниц", "п’ятниц", "пятниц"),
-    ("saturday", "субот", "суббот"),
-    ("sunday", "неділ", "воскресень"),
-)
-_SINCE = ("since", "from", "з", "із", "від", "с", "со")
-_SINCE_MONTH = ("since", "з", "із", "від", "с", "со")  # "news from February" is of February
-_ON = ("on", "last", "у", "в", "во", "минулого", "минулої", "прошлый", "прошлую", "прошлое")
 _UNITS = {
     "day": 1, "days": 1, "днів": 1, "дні": 1, "дня": 1, "дней": 1, "день": 1, "добу": 1,
     "week": 7, "weeks": 7, "тиждень": 7, "тижні": 7, "тижнів": 7, "неделю": 7, "недели": 7,
@@ -148,112 +159,51 @@ _UNITS = {
     "month": 30, "months": 30, "місяць": 30, "місяці": 30, "місяців": 30, "месяц": 30,
     "месяца": 30, "месяцев": 30,
 }  # fmt: skip
+_SINGULAR = frozenset({"day", "week", "month", "тиждень", "день", "добу", "неделю", "месяц"})
+# "the past 10 days", "за останні 3 дні"; "last days of the regime" is no span
 _PERIOD = re.compile(
     r"\b(?:past|last|previous|за\s+останн\w*|за\s+последн\w*|за\s+минул\w*|за\s+прошл\w*)"
-    r"\s+(?:(\d{1,3})\s+)?(\w+)",
+    r"\s+(?:(\d{1,3})\s+)?(\w+)\b(?!\s+of\b)",
     re.I,
 )
+_NOT_OF = r"(?!\s+of\b)"  # "the last week of February" is February's, not last week
 # calendar periods: (pattern, unit, how many back: 0 this one, 1 the one before)
 _CALENDAR = (
-    (r"\bthis\s+week\b|цього\s+тижня|на\s+цьому\s+тижні|на\s+этой\s+неделе", "week", 0),
-    (r"\blast\s+week\b|минулого\s+тижня|на\s+минулому\s+тижні|на\s+прошлой\s+неделе", "week", 1),
-    (r"\bthis\s+month\b|цього\s+місяця|в\s+этом\s+месяце", "month", 0),
-    (r"\blast\s+month\b|минулого\s+місяця|в\s+прошлом\s+месяце", "month", 1),
-    (r"\bthis\s+year\b|цього\s+року|в\s+этом\s+году", "year", 0),
-    (r"\blast\s+year\b|минулого\s+року|в\s+прошлом\s+году", "year", 1),
+    (rf"\bthis\s+week\b{_NOT_OF}|цього\s+тижня|на\s+цьому\s+тижні|на\s+этой\s+неделе", "week", 0),
+    (
+        rf"\blast\s+week\b{_NOT_OF}|минулого\s+тижня|на\s+минулому\s+тижні|на\s+прошлой\s+неделе",
+        "week",
+        1,
+    ),
+    (rf"\bthis\s+month\b{_NOT_OF}|цього\s+місяця|в\s+этом\s+месяце", "month", 0),
+    (rf"\blast\s+month\b{_NOT_OF}|минулого\s+місяця|в\s+прошлом\s+месяце", "month", 1),
+    (rf"\bthis\s+year\b{_NOT_OF}|цього\s+року|в\s+этом\s+году", "year", 0),
+    (rf"\blast\s+year\b{_NOT_OF}|минулого\s+року|в\s+прошлом\s+году", "year", 1),
     (r"\btoday\b|сьогодні|сегодня", "day", 0),
     (r"\byesterday\b|вчора|учора|вчера", "day", 1),
 )
+# "USA Today", "Russia Today": a name, not a day
+_NAMED_TODAY = re.compile(r"\b([A-Z][\w.]*\s+)Today\b")
 
 
-# "what is the latest on X", "latest news about X": said as "what happened with X" to the
-# models, which read "latest" as a word of the subject.
-_LATEST_ON = re.compile(
-    r"\b(?:what(?:'s|’s|s|\s+is|\s+are)\s+)?(?:the\s+)?(?:latest|newest|most\s+recent|new)"
-    r"(?:\s+(?:news|developments?|updates?|word))?\s+(?:on|about|with|in|regarding|from|for)\b",
-    re.I,
-)
-_NEWS_ABOUT = re.compile(r"(?<!\w)(?:новини|новости|новин|новостей)\s+(?:про|о|об|щодо)?\s*", re.I)
-
-
-_SINCE_DAY = re.compile(
-    r"(?<!\w)(?:since|from|on|з|із|від|с|со|у|в|во)\s+(?:"
-    + "|".join(stem for stems in _WEEKDAYS for stem in stems)
-    + r")\w*",
-    re.I,
-)
-
-
-def without_time_words(question: str) -> str:
-    """The question without its words of time ("the latest", "last week", "since Monday",
-    "останні новини про"), which the models would read as part of its subject; the rest is
-    unchanged ("what is the latest on the swaps?" → "what happened with the swaps?")."""
-    text = _LATEST_ON.sub("what happened with", question)
-    for pattern, _, _ in _CALENDAR:
-        text = re.sub(pattern, " ", text, flags=re.I)
-    text = _PERIOD.sub(lambda m: " " if m.group(2).lower() in _UNITS else m.group(), text)
-    text = _RECENT.sub(" ", text)
-    text = _SINCE_DAY.sub(" ", text)
-    text = _NEWS_ABOUT.sub(" ", text)
-    text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.split()))
-    return text if re.search(r"\w", text) else question
-
-
-_PREPOSITIONS = frozenset(
-    {"in", "on", "during", "since", "from", "of", "у", "в", "во", "з", "із", "від", "с", "со"}
-)
-
-
-def without_named_dates(question: str) -> str:
-    """The question without the dates it names ("in February", "on March 16, 2017", "23
-    лютого"): once the candidates are the articles published then, the words only make the
-    models look for sentences that mention the month."""
-    tokens = list(re.finditer(r"[\w'’ʼ]+", question))
-    drop: set[int] = set()
-    for i, token in enumerate(tokens):
-        word = token.group()
-        words = [t.group() for t in tokens]
-        if _month(word, word) is None or _may_i(words, i):
-            continue
-        drop.add(i)
-        for j in (i - 1, i + 1, i + 2):
-            if 0 <= j < len(tokens) and (
-                _DAY.match(tokens[j].group()) or _YEAR.match(tokens[j].group())
-            ):
-                drop.add(j)
-                after = j + 1
-                if after < len(tokens) and tokens[after].group().lower() in _YEAR_WORDS:
-                    drop.add(after)
-        first = min(d for d in drop if d >= i - 1)
-        if first > 0 and tokens[first - 1].group().lower() in _PREPOSITIONS:
-            drop.add(first - 1)
-    if not drop:
-        return question
-    kept, last = [], 0
-    for i in sorted(drop):
-        kept.append(question[last : tokens[i].start()])
-        last = tokens[i].end()
-    kept.append(question[last:])
-    text = re.sub(r"\s+([?.!,])", r"\1", " ".join("".join(kept).replace(" ,", ",").split()))
-    text = text.strip(" ,")
-    return text if re.search(r"\w", text) else question
+def _without_names(question: str) -> str:
+    return _NAMED_TODAY.sub(r"\1Tday", question)
 
 
 def asks_latest(question: str) -> bool:
     """The question asks for the newest on its subject ("what is the latest on…", "now",
-    "останні", "последние")."""
+    "останні новини", "что нового")."""
     return bool(_RECENT.search(_PERIOD.sub(" ", question.lower())))
 
 
-def _weekday(word: str) -> int | None:
-    lowered = word.lower()
-    for number, stems in enumerate(_WEEKDAYS):
-        if any(lowered.startswith(stem) for stem in stems):
-            return number
-    return None
+def _period_days(match: re.Match[str]) -> int | None:
+    unit = match.group(2).lower()
+    if unit not in _UNITS or (match.group(1) is None and unit not in _SINGULAR):
+        return None
+    return int(match.group(1) or 1) * _UNITS[unit]
 
 
-def _calendar(unit: str, back: int, today: dt.date) -> DateSpan:
+def _calendar_span(unit: str, back: int, today: dt.date) -> DateSpan:
     slack = DATE_SLACK_DAYS
     if unit == "day":
         day = today - dt.timedelta(days=back)
@@ -274,31 +224,95 @@ def relative_span(question: str, today: dt.date) -> DateSpan | None:
     """The span a relative date names, counted back from `today`: "last week" (the calendar
     week before this one), "this month", "yesterday", "the past 10 days", "since Monday", "on
     Friday"; in English, Ukrainian and Russian."""
-    lowered = question.lower()
+    text = _without_names(question)
+    lowered = text.lower()
     for pattern, unit, back in _CALENDAR:
         if re.search(pattern, lowered):
-            return _calendar(unit, back, today)
-    period = _PERIOD.search(lowered)
-    if period and period.group(2) in _UNITS:
-        days = int(period.group(1) or 1) * _UNITS[period.group(2)]
-        return DateSpan(today - dt.timedelta(days=days), today)
-    words = [m.group() for m in re.finditer(r"[\w'ʼ’]+", lowered)]
-    for before, word in pairwise(words):
-        number = _weekday(word)
-        if number is None or before not in (*_SINCE, *_ON):
+            return _calendar_span(unit, back, today)
+    for period in _PERIOD.finditer(lowered):
+        days = _period_days(period)
+        if days is not None:
+            return DateSpan(today - dt.timedelta(days=days), today)
+    words = _words(lowered)
+    for i in range(1, len(words)):
+        weekday = _weekday_at(words, i)
+        before = _folded(words[i - 1])
+        if weekday is None or before not in (_SINCE | _ON):
             continue
-        back = (today.weekday() - number) % 7 or 7  # the last one before today
+        back = (today.weekday() - (weekday - 1)) % 7 or 7  # the last one before today
         day = today - dt.timedelta(days=back)
         return DateSpan(day, today) if before in _SINCE else DateSpan(day, day, DATE_SLACK_DAYS)
     return None
 
 
-def since_month(question: str, span: DateSpan | None, today: dt.date) -> DateSpan | None:
-    """ "since June", "з червня", "с июня": the named month's first day up to today."""
-    if span is None:
-        return None
-    words = [m.group() for m in _WORD.finditer(question)]
-    for before, word in pairwise(words):
-        if before.lower() in _SINCE_MONTH and (_month(word, word) or word.lower() == "may"):
-            return DateSpan(span.first, max(today, span.last))
-    return span
+# "what is the latest on X", "latest news about X": said as "what happened with X" to the
+# models, which read "latest" as a word of the subject.
+_LATEST_ON = re.compile(
+    r"\b(?:what(?:'s|’s|s|\s+is|\s+are)\s+)?(?:the\s+)?(?:latest|newest|most\s+recent|new)"
+    r"(?:\s+(?:news|developments?|updates?|word))?\s+(?:on|about|with|in|regarding|from|for)\b",
+    re.I,
+)
+_NEWS_ABOUT = re.compile(r"(?<!\w)(?:новини|новости|новин|новостей)\s+(?:про|о|об|щодо)?\s*", re.I)
+
+
+def _drop_tokens(question: str, drop: set[int]) -> str:
+    """The question without the tokens at those positions (spacing and punctuation tidied)."""
+    if not drop:
+        return question
+    tokens = list(_TOKEN.finditer(question))
+    kept, last = [], 0
+    for i in sorted(drop):
+        kept.append(question[last : tokens[i].start()])
+        last = tokens[i].end()
+    kept.append(question[last:])
+    return _tidy("".join(kept), question)
+
+
+def _tidy(text: str, original: str) -> str:
+    text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.replace(" ,", ",").split())).strip(" ,")
+    return text if re.search(r"\w", text) else original
+
+
+def _weekday_phrases(question: str) -> set[int]:
+    words = _words(question)
+    found: set[int] = set()
+    for i in range(1, len(words)):
+        if _weekday_at(words, i) is not None and _folded(words[i - 1]) in (_SINCE | _ON):
+            found |= {i - 1, i}
+    return found
+
+
+def without_time_words(question: str) -> str:
+    """The question without its words of time ("the latest", "last week", "since Monday",
+    "останні новини про"), which the models would read as part of its subject; the rest is
+    unchanged ("what is the latest on the swaps?" → "what happened with the swaps?")."""
+    text = _without_names(question)
+    text = _LATEST_ON.sub("what happened with", text)
+    for pattern, _, _ in _CALENDAR:
+        text = re.sub(pattern, " ", text, flags=re.I)
+    text = _PERIOD.sub(lambda m: " " if _period_days(m) is not None else m.group(), text)
+    text = _RECENT.sub(" ", text)
+    text = _drop_tokens(text, _weekday_phrases(text))
+    text = _NEWS_ABOUT.sub(" ", text)
+    return _tidy(text, question).replace("Tday", "Today")
+
+
+def without_named_dates(question: str) -> str:
+    """The question without the dates it names ("in February", "on March 16, 2017", "23
+    лютого"): once the candidates are the articles published then, the words only make the
+    models look for sentences that mention the month."""
+    words = _words(question)
+    drop: set[int] = set()
+    for i in range(len(words)):
+        if _month_at(words, i) is None:
+            continue
+        drop.add(i)
+        for j in (i - 1, i + 1, i + 2):
+            if 0 <= j < len(words) and (_DAY.match(words[j]) or _YEAR.match(words[j])):
+                drop.add(j)
+                if j + 1 < len(words) and words[j + 1].lower() in _YEAR_WORDS:
+                    drop.add(j + 1)
+        first = min(d for d in drop if d >= i - 1)
+        if first > 0 and _folded(words[first - 1]) in (_BEFORE_MONTH | {"on"}):
+            drop.add(first - 1)
+    return _drop_tokens(question, drop)
