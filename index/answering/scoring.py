@@ -3,9 +3,12 @@ keep those that can answer (real statements, from articles that name what the qu
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from index.engine import Engine
+from index.text.dates import DATE_SLACK_DAYS
 from index.text.names import names_all_in
 from index.text.tokens import word_count
 
@@ -85,10 +88,9 @@ def prefer_dates(
         return cands
     if params.retrieval.time_aware:
         dated = engine.published_in(query.dates)
-    else:  # as before: the publication day only
-        dated = frozenset(
-            a for a in set(cands.article) if query.dates.holds(engine.articles[a].published)
-        )
+    else:  # as before: publication days only, up to DATE_SLACK_DAYS after the span
+        span = replace(query.dates, slack=DATE_SLACK_DAYS)
+        dated = frozenset(a for a in set(cands.article) if span.holds(engine.articles[a].published))
     first = tuple(i for i in cands.order if cands.article[i] in dated)
     if not first:
         return cands.with_(date_mismatch=True)
