@@ -364,3 +364,33 @@ def test_relative_links_and_future_dates(tmp_path: Path, server: FeedServer) -> 
     (article,) = load_corpus(corpus).articles
     assert article.url == f"{server.url}/2025/07/23/talks"
     assert article.published == dt.date.today()  # not 2100
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="uk">
+  <title>Укрінформ: переговори</title>
+  <id>urn:uuid:feed-1</id>
+  <updated>2025-06-03T10:00:00Z</updated>
+  <entry>
+    <title type="html">Меморандум &lt;i&gt;Росії&lt;/i&gt; передано в Стамбулі</title>
+    <id>urn:uuid:entry-1</id>
+    <link rel="alternate" href="https://ukrinform.example/memorandum"/>
+    <updated>2025-06-03T09:00:00Z</updated>
+    <content type="html">&lt;p&gt;Російська делегація передала українській свій меморандум під час
+    другого раунду переговорів у Стамбулі, повідомив міністр оборони Рустем Умєров.&lt;/p&gt;
+    &lt;p&gt;Українська сторона вивчить документ протягом тижня і дасть відповідь.&lt;/p&gt;</content>
+  </entry>
+</feed>"""
+
+
+def test_an_atom_feed_with_html_content(tmp_path: Path) -> None:
+    corpus, feed = follow_file(tmp_path, ATOM)
+    report = feeds.poll(corpus)[0]
+    assert len(report.added) == 1, report
+    (article,) = load_corpus(corpus).articles
+    assert article.title == "Меморандум Росії передано в Стамбулі"  # markup gone
+    assert article.language == "uk" and article.source == "Укрінформ: переговори"
+    assert article.published.isoformat() == "2025-06-03"
+    assert article.url == "https://ukrinform.example/memorandum"
+    assert "передала українській свій меморандум" in article.body
+    assert feeds.poll(corpus)[0].unchanged == 1
