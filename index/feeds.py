@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import io
 import json
@@ -23,7 +22,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -46,6 +45,7 @@ from index.ingest import (
     check_link,
     draft_from_page,
     fetch,
+    file_lock,
     is_link,
     is_public,
     replace_article,
@@ -180,26 +180,14 @@ def _save(corpus_dir: Path, feeds: FeedList) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def _locked(corpus_dir: Path, wait: float = 120.0) -> Iterator[None]:
+def _locked(corpus_dir: Path, wait: float = 120.0):
     """One process at a time changes the feed list (a poll can take minutes)."""
     Path(corpus_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(corpus_dir) / FEEDS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise FeedError(
-                        "Another poll of the feeds is running: try again when it is done."
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)
+    return file_lock(
+        Path(corpus_dir) / FEEDS_LOCK,
+        wait,
+        lambda: FeedError("Another poll of the feeds is running: try again when it is done."),
+    )
 
 
 def feed_source(text: str, *, files: bool = True) -> str:

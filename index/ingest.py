@@ -567,11 +567,10 @@ def max_corpus_file_bytes() -> int:
 
 
 @contextlib.contextmanager
-def corpus_lock(corpus_dir: Path, wait: float = ADD_LOCK_SECONDS) -> Iterator[None]:
-    """One writer at a time in corpus_dir (`talks add` processes and the bot alike): an
-    exclusive flock on corpus_dir/.add.lock (a hidden file, which the corpus loader ignores),
-    waited for up to `wait` seconds. The kernel releases it when the process ends."""
-    fd = os.open(corpus_dir / ADD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+def file_lock(path: Path, wait: float, busy: Callable[[], Exception]) -> Iterator[None]:
+    """An exclusive flock on `path` (created if need be), waited for up to `wait` seconds; then
+    busy() is raised. The kernel releases it when the process ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -580,14 +579,24 @@ def corpus_lock(corpus_dir: Path, wait: float = ADD_LOCK_SECONDS) -> Iterator[No
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise CorpusBusyError(
-                        f"Another article is being added to {corpus_dir} (for {wait:.0f} s "
-                        "now): try again when it is done."
-                    ) from None
+                    raise busy() from None
                 time.sleep(0.02)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def corpus_lock(corpus_dir: Path, wait: float = ADD_LOCK_SECONDS):
+    """One writer at a time in corpus_dir (`talks add` processes and the bot alike): a
+    file_lock on corpus_dir/.add.lock (a hidden file, which the corpus loader ignores)."""
+    return file_lock(
+        Path(corpus_dir) / ADD_LOCK,
+        wait,
+        lambda: CorpusBusyError(
+            f"Another article is being added to {corpus_dir} (for {wait:.0f} s now): try again "
+            "when it is done."
+        ),
+    )
 
 
 def _check_draft(draft: Draft) -> None:

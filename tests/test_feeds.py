@@ -384,7 +384,7 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_an_atom_feed_with_html_content(tmp_path: Path) -> None:
-    corpus, feed = follow_file(tmp_path, ATOM)
+    corpus, _ = follow_file(tmp_path, ATOM)
     report = feeds.poll(corpus)[0]
     assert len(report.added) == 1, report
     (article,) = load_corpus(corpus).articles

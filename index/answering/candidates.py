@@ -89,16 +89,15 @@ class _Retrieved:
     newest: dt.date | None  # the newest article on the subject
 
 
-def _allowed(engine: Engine, query: Query, time_aware: bool = True):
+def _allowed(engine: Engine, query: Query):
     """A filter for passage rows: those of the outlet the question names, and of the articles
     published in the span of days it names, when any was (all rows if it names neither)."""
     wanted: frozenset[str] | None = None
     if query.outlet is not None:
         wanted = engine.outlets[query.outlet]
-    if query.dates is not None and time_aware:
-        dated = engine.published_in(query.dates)
-        if dated and (wanted is None or wanted & dated):
-            wanted = dated if wanted is None else wanted & dated
+    dated = query.dated
+    if dated and (wanted is None or wanted & dated):
+        wanted = dated if wanted is None else wanted & dated
     if wanted is None:
         return lambda rows: list(rows)
     articles = engine.passage_articles
@@ -118,7 +117,7 @@ def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
     dense and BM25 rankings fused (for Ukrainian and Russian questions, e5's and BM25's over
     the names found in the corpus)."""
     retrieval = params.retrieval
-    allowed = _allowed(engine, query, retrieval.time_aware)
+    allowed = _allowed(engine, query)
     depth = retrieval.fusion_depth if query.outlet is None else len(engine.passages)
     if query.multilingual:
         assert engine.multilingual is not None and engine.models.e5 is not None

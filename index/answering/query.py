@@ -65,6 +65,7 @@ class Query:
     asked: tuple[str, ...]  # "who is Medinsky?": the names asked about
     outlet: str | None = None  # "according to TASS": the outlet (of the corpus) asked about
     dates: DateSpan | None = None  # "in March": when the articles asked about were published
+    dated: frozenset[str] = frozenset()  # the articles published in `dates` (time-aware only)
     latest: bool = False  # "the latest", "now": the newest article on the subject answers
     today: dt.date | None = None  # what relative dates and the age of sources count from
 
@@ -96,11 +97,13 @@ def analyze(
     outlet = next((o for o, _ in outlets_named(text) if o in engine.outlets), None)
     stripped = without_outlets(text, frozenset(engine.outlets))
     today = today or dt.date.today()
+    dated: frozenset[str] = frozenset()
     if params.retrieval.time_aware:
         dates, latest = time_asked(text, engine, today)
         if latest or relative_span(text, today) is not None:
             stripped = without_time_words(stripped)
-        if dates is not None and engine.published_in(dates):
+        dated = engine.published_in(dates) if dates is not None else frozenset()
+        if dated:
             stripped = without_named_dates(stripped)  # the candidates are of those dates
     else:
         dates, latest = dates_named(text, engine.newest_or_today()), False
@@ -109,7 +112,7 @@ def analyze(
     )
     if multilingual:
         query = _multilingual_query(text, stripped, language, engine, outlet, dates)
-        return replace(query, latest=latest, today=today)
+        return replace(query, dated=dated, latest=latest, today=today)
     # misspelled names → the corpus's spelling; "Kyiv" also read as "Ukraine"
     searched = with_countries(engine.corrector.correct(stripped))
     return Query(
@@ -126,6 +129,7 @@ def analyze(
         asked=tuple(defined_names(searched, engine.lexicon.proper)),
         outlet=outlet,
         dates=dates,
+        dated=dated,
         latest=latest,
         today=today,
     )

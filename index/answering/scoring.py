@@ -87,7 +87,7 @@ def prefer_dates(
     if query.dates is None or not cands.order:
         return cands
     if params.retrieval.time_aware:
-        dated = engine.published_in(query.dates)
+        dated = query.dated
     else:  # as before: publication days only, up to DATE_SLACK_DAYS after the span
         span = replace(query.dates, slack=DATE_SLACK_DAYS)
         dated = frozenset(a for a in set(cands.article) if span.holds(engine.articles[a].published))
