@@ -118,7 +118,10 @@ def _retrieve(engine: Engine, query: Query, params: AnswerParams) -> _Retrieved:
     the names found in the corpus)."""
     retrieval = params.retrieval
     allowed = _allowed(engine, query)
-    depth = retrieval.fusion_depth if query.outlet is None else len(engine.passages)
+    # a filter (an outlet, a span of dates) searches every passage: those it keeps may all
+    # rank below the first fusion_depth
+    filtered = query.outlet is not None or bool(query.dated)
+    depth = len(engine.passages) if filtered else retrieval.fusion_depth
     if query.multilingual:
         assert engine.multilingual is not None and engine.models.e5 is not None
         space, offset = engine.multilingual, retrieval.same_script_offset
