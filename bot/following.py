@@ -54,14 +54,14 @@ class FeedPoller:
                     log.warning(
                         "feed %s failed: %s", feeds.shown_source(report.source), report.error
                     )
-            if any(r.changed for r in reports):
-                added = sum(len(r.added) + len(r.replaced) for r in reports)
-                log.info("feeds brought %d new or edited articles; updating the index", added)
+            changed = sum(len(r.added) + len(r.replaced) for r in reports)
+            if changed:
+                log.info("feeds brought %d new or edited articles; updating the index", changed)
                 models = (
                     self.state.engine.models if self.state.engine else model_loader(self.settings)
                 )
                 await asyncio.to_thread(build, self.settings, models, quiet=True)
-        if any(r.changed for r in reports):
+        if changed:
             await self.watcher.reload()
         return reports
 
