@@ -14,8 +14,9 @@ Stories: an article's title and opening sentences embedded with all-MiniLM-L6-v2
 average-linkage clustering at cosine distance STORY_DISTANCE, within STORY_DAYS of each other;
 the articles of tests/data/real/corpus are clustered with them, so a story with an article in
 that set's `test` part lands in `test` here too. The other stories go to `test` by a seeded
-draw until it holds TEST_SHARE of the articles; the rest are `train`. Questions inherit their
-article's split, so no test story is ever trained on.
+draw until it holds TEST_SHARE of the articles, then CAL_SHARE go to `cal` the same way (what
+the gate and the candidate depth are fitted on, never the verifier); the rest are `train`.
+Questions inherit their article's split, so no test story is ever trained or tuned on.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ STORY_DISTANCE = 0.45
 STORY_DAYS = 21
 LINK_SIMILARITY = 0.65  # two stories with a pair of articles this close are one story
 TEST_SHARE = 0.25
+CAL_SHARE = 0.13
 SEED = 20261207
 TOPIC = re.compile(
     r"\b(talks|negotiat\w*|ceasefire|truce|peace|diplomat\w*|sanction\w*|minister|summit|treaty|"
@@ -109,16 +111,17 @@ def stories(all_rows, ids: list[str], real_split: dict[str, str]) -> dict[str, t
             split[label] = "test"
     order = sorted(members)
     random.Random(SEED).shuffle(order)
-    in_test = sum(len([a for a in members[s] if a in ids]) for s in split)
+    chosen = set(ids)
+    filled = {"test": sum(len([a for a in members[s] if a in chosen]) for s in split), "cal": 0}
+    share = {"test": TEST_SHARE, "cal": CAL_SHARE}
     for label in order:
         if label in split:
             continue
-        size = len([a for a in members[label] if a in ids])
-        if in_test + size <= TEST_SHARE * len(ids):
-            split[label] = "test"
-            in_test += size
-        else:
-            split[label] = "train"
+        size = len([a for a in members[label] if a in chosen])
+        part = next((p for p in ("test", "cal") if filled[p] + size <= share[p] * len(ids)), None)
+        split[label] = part or "train"
+        if part:
+            filled[part] += size
     return {a: (int(labels[i]), split[int(labels[i])]) for i, a in enumerate(everyone)}
 
 
