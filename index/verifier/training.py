@@ -1,0 +1,252 @@
+"""Retraining a verifier from the labelled files (`talks verifier train`): pairs of a question
+and a candidate sentence the pipeline retrieved, marked as giving what was asked or not, from
+`tests/data/news/candidates.jsonl` (see tests/data/news/README.md). The `train` part trains, the
+`cal` part (other stories) measures; `test` is never read here.
+
+PyTorch on the CPU, one thread by default (on 2 cores a second thread mostly waits when anything
+else runs). Each batch holds pairs of similar length; the loss is binary cross-entropy on the
+logit, positives weighted up to the negatives' count (at most POSITIVE_WEIGHT_CAP times).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import EvalFileError
+
+from .adapter import Training, base_model, lora_config, save
+from .pairs import FamilyName, Pair
+from .scorer import PairEncoder
+
+POSITIVE_WEIGHT_CAP = 4.0
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled pair."""
+
+    question_id: str
+    language: str
+    split: str
+    pair: Pair
+    label: int
+    answerable: bool  # the question has an answer somewhere
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Every labelled pair of a candidates file (one question per line, with its pairs)."""
+    examples = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            answerable = bool(item["expect"])
+            for c in item["candidates"]:
+                pair = Pair(item["q"], c["sentence"], c.get("context", ""))
+                examples.append(
+                    Example(str(item["id"]), item["lang"], item["split"], pair, int(c["label"]),
+                            answerable)  # fmt: skip
+                )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvalFileError(f"{path}, line {number}: {exc!r}.") from exc
+    return examples
+
+
+def family_of(language: str) -> FamilyName:
+    return "en" if language == "en" else "ml"
+
+
+def selected(examples: Iterable[Example], family: FamilyName, split: str) -> list[Example]:
+    """The pairs one family trains or is measured on: English questions for "en"; for "ml"
+    Ukrainian and Russian ones and, to learn "gives what was asked" from more stories, the
+    English ones too."""
+    return [
+        e for e in examples
+        if e.split == split and (family == "ml" or family_of(e.language) == family)
+    ]  # fmt: skip
+
+
+def _batches(
+    rows: list[tuple[list[int], list[int]]], size: int, rng: random.Random
+) -> list[list[int]]:
+    """Indices in batches of similar length, the batches in random order."""
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    chunk = size * 50
+    batches = []
+    for at in range(0, len(order), chunk):
+        part = sorted(order[at : at + chunk], key=lambda i: len(rows[i][0]))
+        batches += [part[k : k + size] for k in range(0, len(part), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+@dataclass(frozen=True)
+class Settings:
+    layers: int = 6
+    rank: int = 16
+    alpha: int = 32
+    epochs: float = 2.0
+    learning_rate: float = 4e-4
+    batch_size: int = 16
+    seed: int = 13
+    threads: int = 1
+
+
+def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Log = print):
+    """A base model with a LoRA adapter trained on `examples` (returns the peft model)."""
+    import torch
+    from peft import get_peft_model
+
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(settings.threads)
+    rng = random.Random(settings.seed)
+    model = get_peft_model(
+        base_model(family, settings.layers), lora_config(settings.rank, settings.alpha)
+    )
+    encoder = PairEncoder(family)
+    rows = encoder.assembled([e.pair for e in examples])
+    labels = torch.tensor([float(e.label) for e in examples])
+    positives = max(1.0, float(labels.sum()))
+    weight = min(POSITIVE_WEIGHT_CAP, (len(examples) - positives) / positives)
+    loss_of = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(max(1.0, weight)))
+    steps = max(1, math.ceil(settings.epochs * math.ceil(len(rows) / settings.batch_size)))
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate,
+        weight_decay=0.01,
+    )  # fmt: skip
+    warmup = max(1, steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1)))
+    )
+    model.train()
+    started, step, running = time.monotonic(), 0, 0.0
+    while step < steps:
+        for chunk in _batches(rows, settings.batch_size, rng):
+            if step >= steps:
+                break
+            inputs = {
+                k: torch.from_numpy(v) for k, v in encoder.inputs([rows[i] for i in chunk]).items()
+            }
+            logits = model(**inputs).logits.reshape(-1)
+            loss = loss_of(logits, labels[chunk])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+            if step % 50 == 0 or step == steps:
+                spent = time.monotonic() - started
+                log(f"step {step}/{steps} loss {running:.3f} {spent:.0f}s "
+                    f"(~{spent / step * (steps - step) / 60:.0f} min left)")  # fmt: skip
+    return model.eval()
+
+
+def scores(model, family: FamilyName, pairs: list[Pair], batch_size: int = 32) -> np.ndarray:
+    """A (peft or merged) model's logits for `pairs`, in batches (for measuring only)."""
+    import torch
+
+    encoder = PairEncoder(family)
+    rows = encoder.assembled(pairs)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+    out = np.zeros(len(rows), dtype=np.float32)
+    with torch.no_grad():
+        for at in range(0, len(order), batch_size):
+            part = order[at : at + batch_size]
+            inputs = {k: torch.from_numpy(v) for k, v in encoder.inputs([rows[i] for i in part]).items()}
+            out[part] = model(**inputs).logits.reshape(-1).numpy()
+    return out
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """The chance a positive scores above a negative (ties count half)."""
+    if not len(positive) or not len(negative):
+        return float("nan")
+    both = np.concatenate([positive, negative])
+    ranks = both.argsort().argsort().astype(np.float64) + 1
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    u = ranks[: len(positive)].sum() - len(positive) * (len(positive) + 1) / 2
+    return float(u / (len(positive) * len(negative)))
+
+
+def measure(examples: list[Example], logits: np.ndarray) -> dict[str, float]:
+    """On one part: pair AUC; answers against the best candidate of unanswerable questions;
+    and how often the best-scored candidate of an answerable question is an answer."""
+    by_question: dict[str, list[int]] = {}
+    for n, e in enumerate(examples):
+        by_question.setdefault(e.question_id, []).append(n)
+    labels = np.array([e.label for e in examples])
+    answers = logits[labels == 1]
+    best_unanswerable, picked = [], []
+    for rows in by_question.values():
+        if not examples[rows[0]].answerable:
+            best_unanswerable.append(float(logits[rows].max()))
+        elif labels[rows].any():
+            picked.append(labels[rows][int(np.argmax(logits[rows]))])
+    return {
+        "pairs": float(len(examples)),
+        "auc_pairs": round(auc(answers, logits[labels == 0]), 4),
+        "auc_answer_vs_unanswerable_top": round(auc(answers, np.array(best_unanswerable)), 4),
+        "pick_accuracy": round(float(np.mean(picked)) if picked else float("nan"), 4),
+    }
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def train(
+    family: FamilyName,
+    labelled: Path,
+    out: Path,
+    settings: Settings = Settings(),
+    log: Log = print,
+    limit: int | None = None,
+) -> Training:
+    """Train on the `train` part of `labelled`, measure on its `cal` part, write the adapter
+    and training.json into `out`. `limit`: only the first so many training pairs (a smoke
+    test)."""
+    from .bases import english_base  # noqa: F401  (fails early without torch/transformers)
+    from .export import base_identity
+
+    examples = read_examples(labelled)
+    training = selected(examples, family, "train")[:limit]
+    held = selected(examples, family, "cal")[: limit and max(limit, 8)]
+    if not training:
+        raise EvalFileError(f"{labelled} has no training pairs for the {family} verifier.")
+    log(f"{family}: {len(training)} training pairs, {len(held)} cal pairs")
+    started = time.monotonic()
+    model = fit(family, training, settings, log)
+    metrics = measure(held, scores(model, family, [e.pair for e in held])) if held else {}
+    log(f"{family}: cal {metrics}")
+    record = Training(
+        family=family, base=base_identity(family), layers=settings.layers, rank=settings.rank,
+        alpha=settings.alpha, epochs=settings.epochs, learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size, seed=settings.seed, threads=settings.threads,
+        data={"path": labelled.name, "sha256": sha256(labelled), "pairs": len(training),
+              "questions": len({e.question_id for e in training}), "split": "train"},
+        seconds=round(time.monotonic() - started, 1), metrics=metrics,
+        trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )  # fmt: skip
+    save(model, out, record)
+    return record
