@@ -17,7 +17,9 @@ writes them. Each phase runs in its own subprocess of this script, so its peak R
   plus the wall time of `talks index --full` as a process (model load included);
 - bare query: one MiniLM encode of a dev question, 1 torch thread, warm;
 - talks query: index.answering.answer, warm, 1 thread, everything on, English questions and
-  Ukrainian/Russian ones apart, with a breakdown of the English answers.
+  Ukrainian/Russian ones apart, with a breakdown of the English answers; and the same questions
+  with the verifier off (TALKS_SCORING__VERIFY=false: the packaged cross-encoder reads five
+  windows of English questions, as before the verifier), in the same process.
 """
 
 from __future__ import annotations
@@ -312,7 +314,7 @@ def phase_bare_query(repeats: int) -> Figures:
 
 
 def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
-    from index.answering import answer
+    from index.answering import AnswerParams, answer
     from index.encoders import load_models
     from index.engine import open_engine
 
@@ -324,17 +326,20 @@ def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
         "en": [(q, None) for q in english],
         "uk_ru": cyrillic,
     }
+    shipped = AnswerParams()
+    before = shipped.with_changes(scoring={"verify": False})  # the packaged cross-encoder
     for name, questions in groups.items():
-        for q, lang in questions:  # warm-up
-            answer(q, engine, language=lang)
-        ms = []
-        for _ in range(repeats):
-            for q, lang in questions:
-                t0 = time.perf_counter()
-                answer(q, engine, language=lang)
-                ms.append((time.perf_counter() - t0) * 1000)
-        figures[f"{name}_p50_ms"] = round(statistics.median(ms), 1)
-        figures[f"{name}_p95_ms"] = round(percentile(ms, 0.95), 1)
+        for params, suffix in ((shipped, ""), (before, "_before")):
+            for q, lang in questions:  # warm-up
+                answer(q, engine, params, language=lang)
+            ms = []
+            for _ in range(repeats):
+                for q, lang in questions:
+                    t0 = time.perf_counter()
+                    answer(q, engine, params, language=lang)
+                    ms.append((time.perf_counter() - t0) * 1000)
+            figures[f"{name}_p50_ms{suffix}"] = round(statistics.median(ms), 1)
+            figures[f"{name}_p95_ms{suffix}"] = round(percentile(ms, 0.95), 1)
     figures["peak_rss_mb"] = peak_rss_mb()
     figures["breakdown_en"] = english_breakdown(engine, english)
     return figures
@@ -342,20 +347,24 @@ def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
 
 def english_breakdown(engine: Any, questions: list[str]) -> Figures:
     """One more warm pass over the English questions with the model calls timed: per question,
-    the medians of cross-encoder ms, windows scored, MiniLM and e5 query-encode ms, and the rest."""
+    the medians of the verifier's ms (or the cross-encoder's, with it off), candidates scored,
+    MiniLM and e5 query-encode ms, and the rest."""
     from index.answering import answer
 
     cross_ms: list[float] = []
     minilm_ms: list[float] = []
     e5_ms: list[float] = []
     windows: list[int] = []
-    scorer, minilm, e5 = engine.models.cross_encoder, engine.models.minilm, engine.models.e5
+    # the scorer that reads the English candidates: the trained verifier (shipped), else the
+    # packaged cross-encoder
+    scorer = engine.models.verifier or engine.models.cross_encoder
+    minilm, e5 = engine.models.minilm, engine.models.e5
     score, encode_minilm = scorer.score, minilm.encode_query
     encode_e5 = e5.encode_query if e5 else None
 
-    def counted_score(question: str, texts: list[str]) -> Any:
-        windows.append(len(texts))
-        return score(question, texts)
+    def counted_score(*args: Any) -> Any:
+        windows.append(len(args[-1]))
+        return score(*args)
 
     scorer.score = timed(counted_score, cross_ms)
     minilm.encode_query = timed(encode_minilm, minilm_ms)
@@ -524,6 +533,13 @@ def print_table(f: Figures) -> None:
             + ("MET" if query["en_p50_ms"] <= QUERY_TARGET * bare_q["p50_ms"] else "MISSED"),
         ),
         (
+            "talks query en p50 ms, verifier off (before)",
+            f"{query['en_p50_ms_before']:.1f}",
+            ratio(query["en_p50_ms_before"], bare_q["p50_ms"]),
+            "shipped ≤ before "
+            + ("MET" if query["en_p50_ms"] <= query["en_p50_ms_before"] else "MISSED"),
+        ),
+        (
             "talks query en p95 ms",
             f"{query['en_p95_ms']:.1f}",
             ratio(query["en_p95_ms"], bare_q["p50_ms"]),
@@ -537,19 +553,25 @@ def print_table(f: Figures) -> None:
             + ("MET" if query["uk_ru_p50_ms"] <= QUERY_TARGET * bare_q["p50_ms"] else "MISSED"),
         ),
         (
+            "talks query uk/ru p50 ms, verifier off (before)",
+            f"{query['uk_ru_p50_ms_before']:.1f}",
+            ratio(query["uk_ru_p50_ms_before"], bare_q["p50_ms"]),
+            "",
+        ),
+        (
             "talks query uk/ru p95 ms",
             f"{query['uk_ru_p95_ms']:.1f}",
             ratio(query["uk_ru_p95_ms"], bare_q["p50_ms"]),
             "",
         ),
         (
-            "  en: cross-encoder ms/q (mean, share)",
+            "  en: verifier ms/q (mean, share)",
             f"{bd['cross_mean']:.1f} ({bd['cross_share']:.0%})",
             ratio(bd["cross_mean"], bare_q["p50_ms"]),
             "",
         ),
         (
-            "  en: windows scored/q (mean), ms/window",
+            "  en: candidates scored/q (mean), ms each",
             f"{bd['windows_mean']:.1f}, {bd['ms_per_window']:.2f}",
             "",
             "",

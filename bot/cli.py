@@ -21,7 +21,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.indexing import build, model_loader, open_for_answering
-from bot.texts import text as fixed
 from index.errors import QuestionError, TalksError
 from index.models import Answer
 
@@ -132,6 +131,11 @@ def _eval_command(sub) -> None:
         "--split", help="only the questions of this part of the file (its 'split' field: cal, test)"
     )
     p.add_argument(
+        "--today",
+        type=_date,
+        help="YYYY-MM-DD: the day the questions are asked ('last week' counts from it)",
+    )
+    p.add_argument(
         "--also",
         nargs=2,
         action="append",
@@ -178,6 +182,33 @@ def _feed_commands(sub) -> None:
     _paths(p)
 
 
+def _verifier_command(sub) -> None:
+    p = sub.add_parser(
+        "verifier",
+        help="retrain the answer verifier from the labelled files",
+        description=(
+            "Trains the answer verifier (a low-rank adapter on the packaged cross-encoder for "
+            "English questions, on multilingual-e5 for Ukrainian and Russian ones) on the "
+            "`train` part of the labelled candidates, measures it on the `cal` part and writes "
+            "the adapter into the package (index/verifier/adapters/). Then recalibrate the "
+            "gate (README, Calibration). About 2 hours for both on 2 cores; a GPU is never needed."
+        ),
+        epilog="example: talks verifier train --family en --threads 1",
+    )
+    p.add_argument("action", choices=["train"])
+    p.add_argument("--family", choices=["en", "ml", "both"], default="both")
+    p.add_argument(
+        "--labelled",
+        type=Path,
+        default=Path("tests/data/news/candidates.jsonl"),
+        help="labelled candidates (default tests/data/news/candidates.jsonl)",
+    )
+    p.add_argument("--out", type=Path, help="adapter folder (default: the package's own)")
+    p.add_argument("--epochs", type=float, help="passes over the training pairs")
+    p.add_argument("--layers", type=int, help="transformer layers kept from the base")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="talks",
@@ -193,6 +224,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_command,
         _feed_commands,
         _eval_command,
+        _verifier_command,
     ):
         add(sub)
     return parser
@@ -215,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_index(settings, full=args.full)
         if args.command == "eval":
             return _cmd_eval(settings, args)
+        if args.command == "verifier":
+            return _cmd_verifier(args)
         if args.command == "add":
             return _cmd_add(settings, args)
         if args.command in ("follow", "unfollow", "feeds", "poll"):
@@ -267,7 +301,11 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
         modes = ("bm25", "dense", "hybrid") if args.compare else ("hybrid",)
         reports = {
             mode: evaluate(
-                questions, engine, params.with_changes(retrieval={"mode": mode}), k=args.k
+                questions,
+                engine,
+                params.with_changes(retrieval={"mode": mode}),
+                k=args.k,
+                today=args.today,
             )
             for mode in modes
         }
@@ -278,7 +316,7 @@ def _cmd_eval(settings, args: argparse.Namespace) -> int:
         else:
             print(compare_text(reports))
         return 0
-    report = evaluate(questions, engine, params, k=args.k)
+    report = evaluate(questions, engine, params, k=args.k, today=args.today)
     print(report.to_json() if args.json else report.to_text())
     return 0
 
@@ -300,6 +338,26 @@ def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> i
             chosen, args.file, args.split, questions, args.k, engine, also=counts
         )
         print(f"talks: wrote the fitted gate to {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_verifier(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from index.verifier.adapter import adapter_dir
+    from index.verifier.training import Settings as TrainingSettings
+    from index.verifier.training import train
+
+    settings = TrainingSettings(threads=max(1, args.threads))
+    changes = {"epochs": args.epochs, "layers": args.layers}
+    settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
+    families = ("en", "ml") if args.family == "both" else (args.family,)
+    for family in families:
+        out = args.out / family if args.out and len(families) > 1 else args.out
+        record = train(family, args.labelled, out or adapter_dir(family), settings)
+        print(
+            f"talks: {family} verifier trained in {record.seconds / 60:.0f} min: {record.metrics}"
+        )
     return 0
 
 
@@ -379,10 +437,10 @@ def render_json(result: Answer) -> str:
 
 def render_text(result: Answer, today: dt.date | None = None) -> str:
     """Plain-text answer for the terminal."""
-    from bot.formatting import dating
+    from bot.formatting import dating, declined
 
     if not result.answered:
-        return fixed("not_in_sources", result.language)
+        return declined(result, see_sources=False)
     lines = [textwrap.fill(result.answer or "", width=100)]
     when = dating(result, today)
     if when:

@@ -78,6 +78,16 @@ def dating(result: Answer, today: dt.date | None = None) -> str:
     return line
 
 
+def declined(result: Answer, *, see_sources: bool = True) -> str:
+    """ "Not in my sources", and why when it is known: the question asks about a time after the
+    newest article (plain text)."""
+    language = result.language
+    if result.beyond_sources and result.newest_source is not None:
+        return text("beyond_sources", language, date=date_text(result.newest_source, language))
+    line = text("not_in_sources", language)
+    return f"{line} {text('see_sources', language)}" if see_sources else line
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -108,8 +118,7 @@ def quote_block(quote: Quote, *, expandable: bool) -> str:
 def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str]:
     """The answer as HTML blocks: the statement, then one block per quote."""
     if not result.answered:
-        language = result.language
-        return [esc(f"{text('not_in_sources', language)} {text('see_sources', language)}")]
+        return [esc(declined(result))]
     quotes = result.quotes if quotes is None else quotes
     statement = (result.answer or "").strip()
     if not statement and not quotes:  # nothing to show: say so rather than send an empty message

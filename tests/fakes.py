@@ -1,4 +1,4 @@
-"""Fakes of the three models, for fast tests of the answering core without loading any model.
+"""Fakes of the models, for fast tests of the answering core without loading any model.
 
 FakeEncoder: a hashed bag of stemmed content words (two texts sharing words are close, others
 are not), deterministic across processes. FakeCrossEncoder: scripted logits (a substring of the
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from index.encoders import Models, encode_each
+from index.verifier.pairs import Pair
 from index.text.tokens import content_terms
 
 DIM = 128
@@ -85,13 +86,39 @@ class FakeCrossEncoder:
         return out
 
 
+class FakeVerifier:
+    """Scripted logits for (question, candidate) pairs, as FakeCrossEncoder scores texts: the
+    first `script` substring found in the sentence gives its logit, else the question's share
+    of content terms the sentence holds (the context is never scored)."""
+
+    def __init__(self, name: str, script: Mapping[str, float] | None = None) -> None:
+        self.name = name
+        self.reader = FakeCrossEncoder(script)
+        self.calls: list[tuple[Pair, ...]] = []
+
+    def identity(self) -> dict[str, object]:
+        return {"name": self.name, "package": "tests.fakes", "version": "1"}
+
+    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+        self.calls.append(tuple(pairs))
+        return np.array(
+            [self.reader.score(p.question, [p.sentence])[0] for p in pairs], dtype=np.float32
+        )
+
+
 def fake_models(
-    *, multilingual: bool = True, rerank: bool = True, script: Mapping[str, float] | None = None
+    *,
+    multilingual: bool = True,
+    rerank: bool = True,
+    script: Mapping[str, float] | None = None,
+    verify: bool = False,
 ) -> Models:
     return Models(
         minilm=FakeEncoder(),
         e5=FakeEncoder("fake-e5", salt="e5:") if multilingual else None,
         cross_encoder=FakeCrossEncoder(script) if rerank else None,
+        verifier=FakeVerifier("fake-verifier", script) if verify else None,
+        verifier_ml=FakeVerifier("fake-verifier-ml", script) if verify and multilingual else None,
     )
 
 
@@ -116,4 +143,10 @@ def fake_confidence():
     english = linear("rerank", 1.0, -2.0)
     plain = linear("relevance", 20.0, -8.0)
     multilingual = linear("relevance", 20.0, -6.0)
-    return ConfidenceModels(english=english, english_plain=plain, multilingual=multilingual)
+    return ConfidenceModels(
+        english=english,
+        english_plain=plain,
+        multilingual=multilingual,
+        verified=english,  # the verifiers' logits on the same scale as the fake cross-encoder's
+        verified_ml=english,
+    )

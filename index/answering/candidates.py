@@ -51,6 +51,7 @@ class Candidates:
     rerank: dict[int, float] = field(default_factory=dict)  # row → cross-encoder logit
     reranked: tuple[int, ...] = ()  # rows the cross-encoder rated, best first
     windows: dict[int, tuple[int, int]] = field(default_factory=dict)  # the text it read
+    verified: bool = False  # rerank holds the trained verifier's logits (not the old reader's)
     defining: tuple[int, ...] = ()  # rows naming everyone a "who is …?" asks about
     per_passage: tuple[int, ...] = ()  # best answering row of each hit passage, hits' order
     query_vector: np.ndarray | None = None

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
+from index.errors import CalibrationError
+
 
 class Confidence(BaseModel):
     """One fitted model: standardised features, coefficients, the operating point."""
@@ -39,16 +41,29 @@ class Confidence(BaseModel):
 
 
 class ConfidenceModels(BaseModel):
-    """English questions read by the cross-encoder, English questions without it
-    (TALKS_SCORING__RERANK=false: cosines and words only), Ukrainian/Russian ones (e5)."""
+    """Questions judged by the trained verifier (English; Ukrainian/Russian), and, with it off
+    (TALKS_SCORING__VERIFY=false), as before: English questions read by the packaged
+    cross-encoder, English questions without it (TALKS_SCORING__RERANK=false: cosines and words
+    only), Ukrainian/Russian ones (e5)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     english: Confidence
     english_plain: Confidence
     multilingual: Confidence
+    verified: Confidence | None = None
+    verified_ml: Confidence | None = None
 
-    def of(self, multilingual: bool, reranked: bool = True) -> Confidence:
+    def of(self, multilingual: bool, reranked: bool = True, verified: bool = False) -> Confidence:
+        if verified:
+            chosen = self.verified_ml if multilingual else self.verified
+            if chosen is None:
+                raise CalibrationError(
+                    "calibration.json has no fit for the answer verifier: recalibrate with "
+                    "`talks eval tests/data/news/questions.jsonl --corpus tests/data/news/corpus "
+                    "--split cal --sweep --write`."
+                )
+            return chosen
         if multilingual:
             return self.multilingual
         return self.english if reranked else self.english_plain

@@ -49,6 +49,7 @@ class Trace:
     missing: tuple[str, ...] = ()  # names/numbers the answer's article lacks
     outlet: bool = False  # the question names an outlet of the corpus
     date_mismatch: bool = False  # it names a date no candidate's article is from
+    verified: bool = False  # best_rerank is the trained verifier's logit
 
     @property
     def empty(self) -> bool:
@@ -61,6 +62,8 @@ def route_of(cands: Candidates, query: Query, params: AnswerParams) -> Route | N
     else the best-ranked sentence."""
     if not cands.order:
         return None
+    if cands.verified and cands.reranked:
+        return "rerank"  # the verifier's pick; the gate decides whether it answers
     if query.multilingual:
         return "multilingual"
     best = cands.rerank[cands.reranked[0]] if cands.reranked else None
@@ -132,6 +135,7 @@ def trace(cands: Candidates, query: Query, engine: Engine, params: AnswerParams)
         missing=cands.missing,
         outlet=query.outlet is not None,
         date_mismatch=cands.date_mismatch,
+        verified=cands.verified,
     )
 
 
@@ -174,7 +178,7 @@ def confidence_of(trace: Trace, models: ConfidenceModels) -> float:
     """The probability that the route's answer is right (0 when there is none)."""
     if trace.empty or trace.route is None:
         return 0.0
-    model = models.of(trace.multilingual, trace.best_rerank is not None)
+    model = models.of(trace.multilingual, trace.best_rerank is not None, trace.verified)
     return model.probability(features(trace))
 
 
@@ -182,7 +186,9 @@ def gate(trace: Trace, thresholds: GateThresholds) -> Route | None:
     """The route that answers, or None if the sources do not: the confidence model's
     probability that the answer is right against the operating point (the model's own unless
     min_confidence, for English questions, or ml_min_confidence is set)."""
-    cut = thresholds.operating_point(trace.multilingual, trace.best_rerank is not None)
+    cut = thresholds.operating_point(
+        trace.multilingual, trace.best_rerank is not None, trace.verified
+    )
     if trace.route is None or confidence_of(trace, thresholds.models()) < cut:
         return None
     return trace.route

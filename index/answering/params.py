@@ -48,8 +48,11 @@ def calibration() -> CalibrationRecord:
         ) from exc
 
 
-def _calibrated(name: str) -> float:
-    return float(calibration().thresholds[name])
+def _calibrated(name: str, default: float | None = None) -> float:
+    thresholds = calibration().thresholds
+    if default is not None and name not in thresholds:
+        return default
+    return float(thresholds[name])
 
 
 def confidence_models() -> ConfidenceModels:
@@ -90,6 +93,10 @@ class ScoringParams(_Stage):
     lexical_weight: float = 0.2
     rerank: bool = Field(default=True, description="cross-encoder for English questions")
     rerank_depth: int = Field(default=5, ge=1, le=50, description="sentences it reads")
+    # the trained answer verifier (index.verifier) reads the first verify_depth candidates of
+    # every question; off: English questions are read by the packaged cross-encoder (as before)
+    verify: bool = Field(default=True, description="the trained verifier picks the answer")
+    verify_depth: int = Field(default=_calibrated("verify_depth", 12), ge=1, le=60)
 
 
 class GateThresholds(_Stage):
@@ -111,11 +118,13 @@ class GateThresholds(_Stage):
     def models(self) -> ConfidenceModels:
         return self.confidence or confidence_models()
 
-    def operating_point(self, multilingual: bool, reranked: bool = True) -> float:
+    def operating_point(
+        self, multilingual: bool, reranked: bool = True, verified: bool = False
+    ) -> float:
         chosen = self.ml_min_confidence if multilingual else self.min_confidence
         if chosen is not None:
             return chosen
-        return self.models().of(multilingual, reranked).threshold
+        return self.models().of(multilingual, reranked, verified).threshold
 
 
 class QuoteParams(_Stage):

@@ -1,7 +1,8 @@
 """answer(): the stages in order, each a function of the one before.
 
-analyze → (a question for the news with no subject: headlines) → gather → combine →
-keep_statements → prefer_names → prefer_dates → read_windows →
+analyze → (a time after the newest article: declined with its date) → (a question for the
+news with no subject: headlines) → gather → combine →
+keep_statements → prefer_names → prefer_dates → verify (read_candidates) →
 defining → per_passage → trace → gate → compose.
 """
 
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from index.engine import Engine
 from index.models import Answer
 
-from . import headlines, rerank, scoring
+from . import headlines, scoring, verify
 from .candidates import Candidates, gather
-from .compose import compose
+from .compose import compose, not_answered
 from .gate import Trace, gate, trace
 from .params import AnswerParams
 from .query import Query, analyze
@@ -50,7 +51,7 @@ def rank_query(query: Query, engine: Engine, params: AnswerParams) -> Ranked:
     cands = scoring.keep_statements(cands)
     cands = scoring.prefer_names(cands, query, engine)
     cands = scoring.prefer_dates(cands, query, engine, params)
-    cands = rerank.read_windows(cands, query, engine, params)
+    cands = verify.read_candidates(cands, query, engine, params)
     cands = scoring.defining(cands, query)
     cands = scoring.per_passage(cands, engine)
     return Ranked(query, cands, trace(cands, query, engine, params))
@@ -67,6 +68,10 @@ def answer(
     (see rank). Raises QuestionError on bad input."""
     params = params or AnswerParams()
     query = analyze(question, engine, params, language, today)
+    if query.beyond is not None:
+        return not_answered(query.text, query.language).model_copy(
+            update={"newest_source": query.beyond, "beyond_sources": True}
+        )
     if params.retrieval.time_aware and headlines.applies(query):
         return headlines.answer(query, engine, params)
     ranked = rank_query(query, engine, params)

