@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from index.encoders import Models, encode_each
-from index.verifier.pairs import Pair
 from index.text.tokens import content_terms
+from index.verifier.pairs import Pair
 
 DIM = 128
 

