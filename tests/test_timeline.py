@@ -136,6 +136,33 @@ def test_the_latest_in_json_comes_from_the_newest_article_on_the_subject(timelin
     assert answer["stale"] is False
 
 
+def test_a_time_after_the_newest_article_is_declined_with_its_date(timeline: dict) -> None:
+    """Asked in June 2017 of articles that end on 30 March: "in May" and "in December 2017" are
+    not answered from older articles; the reply names the newest article's date."""
+    out = talks(
+        "ask", "--json", "--today", "2017-06-15", "did they agree a ceasefire in syria in may?",
+        env=timeline["env"],
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert not answer["answered"] and answer["beyond_sources"] and answer["quotes"] == []
+    assert answer["newest_source"] == "2017-03-30"
+    text = talks(
+        "ask", "--today", "2017-06-15", "що сталося на переговорах в Астані в грудні 2017?",
+        env=timeline["env"],
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "після моєї найновішої статті, вона від 30 березня 2017" in text.stdout
+    # a month before the newest article is still answered from its own articles
+    past = json.loads(
+        talks(
+            "ask", "--json", "--today", "2017-06-15",
+            "what happened at the astana talks in february?", env=timeline["env"],
+        ).stdout
+    )  # fmt: skip
+    assert not past["beyond_sources"]
+
+
 LATEST = [
     ("what is the latest on the astana talks?", ("2363", "2907")),
     ("latest news on the geneva talks", ("3762", "3453")),
@@ -267,6 +294,11 @@ async def test_telegram_answers_carry_the_date_and_latest_lists_the_newest(
         lines = [line for line in listing.splitlines() if line.startswith("•")]
         assert lines[0].startswith("• 30 March 2017") and len(lines) == len(TIMELINE)
         assert "The newest articles" in listing
+        beyond = (await reply_to(tg, tg.push_text("what happened in december 2030?"))).result
+        assert beyond["text"] == (
+            "Not in my sources: you ask about a time after my newest article, which is from "
+            "30 March 2017."
+        )
         ukrainian = tg.make_user("Оксана", language_code="uk")
         msg = tg.push_text("що сталося на переговорах в Астані в лютому?", user=ukrainian)
         uk = (await reply_to(tg, msg)).result["text"]

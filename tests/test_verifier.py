@@ -13,29 +13,77 @@ import pytest
 from index.errors import ModelError
 from index.verifier.pairs import FAMILIES, MAX_TOKENS, QUESTION_TOKENS, Pair, context_of
 
-LABELLED = [
-    {"id": "t1", "q": "who leads ukraine's delegation", "lang": "en", "split": "train",
-     "expect": ["Umerov"], "candidates": [
-         {"sentence": "The Ukrainian delegation was led by Defence Minister Rustem Umerov.",
-          "context": "Talks in Istanbul.", "label": 1, "rank": 0},
-         {"sentence": "The weather in Istanbul was sunny.", "context": "", "label": 0, "rank": 1},
-     ]},
-    {"id": "t2", "q": "Хто очолює делегацію Росії?", "lang": "uk", "split": "train",
-     "expect": ["Medinsky"], "candidates": [
-         {"sentence": "Russia's delegation was headed by Vladimir Medinsky.",
-          "context": "Talks.", "label": 1, "rank": 0},
-         {"sentence": "Football fans gathered in the square.", "context": "", "label": 0,
-          "rank": 1},
-     ]},
-    {"id": "t3", "q": "сколько пленных обменяли", "lang": "ru", "split": "cal",
-     "expect": ["1,000"], "candidates": [
-         {"sentence": "They swapped 1,000 prisoners each.", "context": "Swap.", "label": 1,
-          "rank": 0},
-         {"sentence": "The talks were tense.", "context": "", "label": 0, "rank": 1},
-     ]},
-    {"id": "t4", "q": "how long did the talks last", "lang": "en", "split": "cal", "expect": [],
-     "candidates": [{"sentence": "The talks were tense.", "context": "", "label": 0, "rank": 0}]},
+ARTICLES = {
+    "2025-06-02-101-istanbul-talks.md": (
+        "Talks in Istanbul",
+        "The second round opened on Monday. The Ukrainian delegation was led by Defence "
+        "Minister Rustem Umerov. The weather in Istanbul was sunny.",
+    ),
+    "2025-06-03-102-обмін.md": (
+        "Обмін полоненими",
+        "Russia's delegation was headed by Vladimir Medinsky. They swapped 1,000 prisoners "
+        "each. Football fans gathered in the square. The talks were tense.",
+    ),
+}
+QUESTIONS = [  # (id, question, language, split, answers, not answers)
+    ("t1", "who leads ukraine's delegation", "en", "train",
+     ["The Ukrainian delegation"], ["The weather", "The second round"]),
+    ("t2", "Хто очолює делегацію Росії?", "uk", "train",
+     ["Russia's delegation"], ["Football fans", "They swapped"]),
+    ("t3", "сколько пленных обменяли", "ru", "cal", ["They swapped"], ["The talks were"]),
+    ("t4", "how long did the talks last", "en", "cal", [], ["The talks were", "The weather"]),
 ]  # fmt: skip
+
+
+def labelled_files(root: Path) -> Path:
+    """A tiny corpus (Cyrillic included) and its candidates file, in the labelled format."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, (title, body) in ARTICLES.items():
+        front = (
+            f"---\ntitle: {title}\npublished: {name[:10]}\nurl: https://example.org/{name}\n"
+            "source: Test\n---\n\n"
+        )
+        (corpus / name).write_text(front + body + "\n", encoding="utf-8")
+
+    def row(start_of: str, label: int, rank: int) -> list:
+        for name, (_, body) in ARTICLES.items():
+            if start_of in body:
+                start = body.index(start_of)
+                end = body.index(".", start) + 1
+                previous = body.rfind(". ", 0, start)
+                earlier = body.rfind(". ", 0, previous)
+                before = [earlier + 2 if earlier >= 0 else 0, previous + 1]
+                short = name.split("-")[3]
+                return [short, start, end, *(before if previous > 0 else [None, None]), rank,
+                        label, "judge"]  # fmt: skip
+        raise AssertionError(start_of)
+
+    lines = []
+    for qid, question, lang, split, answers, others in QUESTIONS:
+        rows = [row(a, 1, n) for n, a in enumerate(answers)]
+        rows += [row(o, 0, len(answers) + n) for n, o in enumerate(others)]
+        item = {"id": qid, "q": question, "lang": lang, "split": split,
+                "expect": ["x"] if answers else [], "candidates": rows}  # fmt: skip
+        lines.append(json.dumps(item, ensure_ascii=False))
+    (root / "candidates.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root / "candidates.jsonl"
+
+
+def test_labelled_rows_read_back_as_the_articles_sentences(tmp_path: Path) -> None:
+    from index.verifier.training import read_examples, selected
+
+    examples = read_examples(labelled_files(tmp_path))
+    assert len(examples) == 10
+    first = examples[0]
+    assert first.pair.sentence == (
+        "The Ukrainian delegation was led by Defence Minister Rustem Umerov."
+    )
+    assert first.pair.context == "Talks in Istanbul. The second round opened on Monday."
+    assert first.label == 1 and first.answerable
+    assert [e.question_id for e in selected(examples, "en", "train")] == ["t1"] * 3
+    ml = {e.question_id for e in selected(examples, "ml", "train")}
+    assert "t2" in ml  # Cyrillic questions train the multilingual verifier
 
 
 def test_a_pair_shows_the_question_then_the_sentence_then_its_context() -> None:
@@ -97,11 +145,7 @@ def tiny_adapters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from index.verifier.training import Settings, train
 
     root = tmp_path_factory.mktemp("tiny-verifier")
-    labelled = root / "candidates.jsonl"
-    labelled.write_text(
-        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in LABELLED),
-        encoding="utf-8",
-    )
+    labelled = labelled_files(root)
     settings = Settings(layers=1, rank=2, alpha=4, epochs=3, batch_size=2, learning_rate=1e-2)
     out = {}
     for family in ("en", "ml"):
@@ -125,7 +169,7 @@ def test_a_tiny_verifier_trains_merges_and_exports(tiny_adapters, tmp_path: Path
     assert (folder / "adapter_model.safetensors").stat().st_size < 2_000_000
     training = read_training(folder)
     assert training.family == family and training.layers == 1
-    assert training.data["pairs"] == (2 if family == "en" else 4)
+    assert training.data["pairs"] == (3 if family == "en" else 6 if not training.data.get("half") else 3)
     assert set(training.metrics) >= {"auc_pairs", "pick_accuracy"}
 
     from index.verifier.adapter import base_model

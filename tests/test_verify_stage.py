@@ -34,10 +34,10 @@ def with_verifiers(engine, script: dict[str, float]):
 
 def test_the_verifier_picks_from_deeper_than_the_first_five(fake_engine) -> None:
     question = "How many prisoners of war will be exchanged?"
-    plain = rank(question, fake_engine, PARAMS.with_changes(scoring={"verify": False}))
-    order = plain.candidates.order
-    assert len(order) > 6
-    deep = plain.candidates.text[order[6]]  # the seventh: the old reader never saw it
+    deeper = PARAMS.with_changes(scoring={"verify_depth": 10})
+    read = rank(question, with_verifiers(fake_engine, {}), deeper).candidates
+    assert len(read.order) > 6
+    deep = read.text[read.order[6]]  # the seventh: the old reader read five
     engine = with_verifiers(fake_engine, {deep[:40]: 9.0})
     ranked = rank(question, engine, PARAMS.with_changes(scoring={"verify_depth": 10}))
     cands = ranked.candidates

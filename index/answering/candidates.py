@@ -68,6 +68,15 @@ class Candidates:
         return replace(self, **changes)
 
 
+def reader(query: Query, engine: Engine, params: AnswerParams):
+    """The trained verifier that will read this question's candidates, or None (off, or not
+    loaded: the route of before)."""
+    if not params.scoring.verify:
+        return None
+    models = engine.models
+    return models.verifier_ml if query.multilingual else models.verifier
+
+
 def gather(engine: Engine, query: Query, params: AnswerParams) -> Candidates:
     """The top passages for the question (of the outlet it names, if it names one) and every
     sentence in them, with their cosines and lexical share."""

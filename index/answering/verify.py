@@ -12,24 +12,16 @@ from index.engine import Engine
 from index.verifier.pairs import candidate_pair
 
 from . import rerank
-from .candidates import Candidates
+from .candidates import Candidates, reader
 from .params import AnswerParams
 from .query import Query
-
-
-def verifier_for(query: Query, engine: Engine, params: AnswerParams):
-    """The verifier that judges this question, or None."""
-    if not params.scoring.verify:
-        return None
-    models = engine.models
-    return models.verifier_ml if query.multilingual else models.verifier
 
 
 def read_candidates(
     cands: Candidates, query: Query, engine: Engine, params: AnswerParams
 ) -> Candidates:
     """The verifier's logit for each of the first verify_depth rows, and those rows by it."""
-    verifier = verifier_for(query, engine, params)
+    verifier = reader(query, engine, params)
     if verifier is None:
         return rerank.read_windows(cands, query, engine, params)
     if not cands.order:

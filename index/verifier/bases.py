@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from index.e5_weights import E5Weights
-from index.encoders import reranker_dir
 from index.errors import ModelError
+from index.packaged import reranker_dir
 
 HIDDEN, HEADS, FFN = 384, 12, 1536
 _MATMUL = re.compile(r"/bert/encoder/layer\.(\d+)/(.*)/MatMul_quant$")

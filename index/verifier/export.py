@@ -138,7 +138,7 @@ def load_verifier(
 
 def base_identity(family: FamilyName) -> dict[str, object]:
     """The packaged weights a verifier of `family` starts from."""
-    from index.encoders import (
+    from index.packaged import (
         E5_NAME,
         E5_PACKAGE,
         RERANKER_NAME,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index.e5_weights import E5Weights
-from index.encoders import reranker_dir
+from index.packaged import reranker_dir
 from index.runtime import session
 
 from .pairs import FAMILIES, FamilyName, Pair, batch

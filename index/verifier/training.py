@@ -91,6 +91,12 @@ def read_examples(path: Path, corpus: Path | None = None) -> list[Example]:
     return examples
 
 
+def news_id(article_id: str) -> str:
+    """How a candidates file names an article: the NewsArticles id, the fourth dash-separated
+    part of its file name ("2017-02-07-153-…" → "153")."""
+    return article_id.split("-")[3]
+
+
 def _kept(candidates: list[dict]) -> list[dict]:
     """Every positive, and the NEGATIVES_PER_QUESTION best-ranked negatives."""
     negatives = sorted(
@@ -121,16 +127,28 @@ def _half(question_id: str) -> bool:
 
 
 def _batches(
-    rows: list[tuple[list[int], list[int]]], size: int, rng: random.Random
+    examples: list[Example], rows: list[tuple[list[int], list[int]]], size: int, rng: random.Random
 ) -> list[list[int]]:
-    """Indices in batches of similar length, the batches in random order."""
-    order = list(range(len(rows)))
+    """Whole questions per batch (their pairs together, so the listwise loss sees each
+    question's candidates side by side), about `size` pairs each, questions of similar length
+    together, the batches in random order."""
+    groups: dict[str, list[int]] = {}
+    for n, example in enumerate(examples):
+        groups.setdefault(example.question_id, []).append(n)
+    order = list(groups.values())
     rng.shuffle(order)
-    chunk = size * 50
-    batches = []
+    chunk = 50
+    batches: list[list[int]] = []
     for at in range(0, len(order), chunk):
-        part = sorted(order[at : at + chunk], key=lambda i: len(rows[i][0]))
-        batches += [part[k : k + size] for k in range(0, len(part), size)]
+        part = sorted(order[at : at + chunk], key=lambda g: max(len(rows[i][0]) for i in g))
+        batch: list[int] = []
+        for group in part:
+            batch += group
+            if len(batch) >= size:
+                batches.append(batch)
+                batch = []
+        if batch:
+            batches.append(batch)
     rng.shuffle(batches)
     return batches
 
@@ -140,11 +158,38 @@ class Settings:
     layers: int = 6
     rank: int = 16
     alpha: int = 32
-    epochs: float = 2.0
+    epochs: float = 1.0
     learning_rate: float = 4e-4
     batch_size: int = 16
     seed: int = 13
     threads: int = 1
+    # besides each pair's binary cross-entropy, the softmax over one question's candidates
+    # against its answers: the verifier must pick, not only sort answers from the rest
+    listwise: float = 1.0
+
+
+def _loss(settings: Settings, examples: list[Example], weight: float):
+    """The loss of one batch: binary cross-entropy per pair (positives weighted), plus
+    `listwise` × the mean over its questions of −log(softmax mass on the answers)."""
+    import torch
+
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight))
+
+    def loss(logits, chunk: list[int], labels):
+        value = bce(logits, labels)
+        if not settings.listwise:
+            return value
+        groups: dict[str, list[int]] = {}
+        for at, n in enumerate(chunk):
+            groups.setdefault(examples[n].question_id, []).append(at)
+        terms = []
+        for at in groups.values():
+            scores, answers = logits[at], labels[at] > 0.5
+            if answers.any() and not answers.all():
+                terms.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[answers], 0))
+        return value + settings.listwise * torch.stack(terms).mean() if terms else value
+
+    return loss
 
 
 def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Log = print):
@@ -163,8 +208,9 @@ def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Lo
     labels = torch.tensor([float(e.label) for e in examples])
     positives = max(1.0, float(labels.sum()))
     weight = min(POSITIVE_WEIGHT_CAP, (len(examples) - positives) / positives)
-    loss_of = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(max(1.0, weight)))
-    steps = max(1, math.ceil(settings.epochs * math.ceil(len(rows) / settings.batch_size)))
+    loss_of = _loss(settings, examples, max(1.0, weight))
+    epoch = _batches(examples, rows, settings.batch_size, rng)
+    steps = max(1, math.ceil(settings.epochs * len(epoch)))
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate,
         weight_decay=0.01,
@@ -176,14 +222,12 @@ def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Lo
     model.train()
     started, step, running = time.monotonic(), 0, 0.0
     while step < steps:
-        for chunk in _batches(rows, settings.batch_size, rng):
+        for chunk in epoch:
             if step >= steps:
                 break
-            inputs = {
-                k: torch.from_numpy(v) for k, v in encoder.inputs([rows[i] for i in chunk]).items()
-            }
-            logits = model(**inputs).logits.reshape(-1)
-            loss = loss_of(logits, labels[chunk])
+            batch = encoder.inputs([rows[i] for i in chunk])
+            logits = model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.reshape(-1)
+            loss = loss_of(logits, chunk, labels[chunk])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -196,6 +240,7 @@ def fit(family: FamilyName, examples: list[Example], settings: Settings, log: Lo
                 spent = time.monotonic() - started
                 log(f"step {step}/{steps} loss {running:.3f} {spent:.0f}s "
                     f"(~{spent / step * (steps - step) / 60:.0f} min left)")  # fmt: skip
+        epoch = _batches(examples, rows, settings.batch_size, rng)
     return model.eval()
 
 
