@@ -463,10 +463,12 @@ class ModelLoader:
         )
 
 
-def verifier_identity(family: str) -> dict[str, object]:
+def verifier_identity(family: str) -> dict[str, object] | None:
+    """The shipped verifier's identity (None when the package has no adapter for `family`)."""
+    from index.verifier.adapter import shipped
     from index.verifier.export import identity
 
-    return identity(family)  # type: ignore[arg-type]
+    return identity(family) if shipped(family) else None  # type: ignore[arg-type]
 
 
 _loaded: dict[str, object] = {}
@@ -506,7 +508,7 @@ def load_models(
             _loaded["cross_encoder"] = CrossEncoder(threads=query_threads)
         families = ("en", "ml") if multilingual else ("en",)
         for family in families if verify else ():
-            if f"verifier-{family}" not in _loaded:
+            if f"verifier-{family}" not in _loaded and verifier_identity(family) is not None:
                 from index.verifier.export import load_verifier
 
                 _loaded[f"verifier-{family}"] = load_verifier(family, query_threads, cache)  # type: ignore[arg-type]

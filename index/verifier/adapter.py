@@ -55,6 +55,12 @@ def adapter_dir(family: FamilyName) -> Path:
     return Path(str(files("index.verifier").joinpath("adapters", family)))
 
 
+def shipped(family: FamilyName) -> bool:
+    """Whether the package carries a trained adapter for `family` (without one, its questions
+    take the route of before)."""
+    return (adapter_dir(family) / TRAINING_FILE).is_file()
+
+
 def read_training(folder: Path) -> Training:
     try:
         return Training.model_validate_json((folder / TRAINING_FILE).read_text(encoding="utf-8"))
