@@ -255,13 +255,10 @@ def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibrati
             int(_judge(r, item, e, params, 0))
             for r, item, e in zip(shallow, questions, engines, strict=True)
         ]
-        chosen = {}
-        for name, multilingual in (("verified", False), ("verified_ml", True)):
-            cases = [
-                n for n, r in enumerate(shallow)
-                if r.trace.verified and r.trace.multilingual == multilingual
-            ]  # fmt: skip
-            chosen[name] = _fit_cases(shallow, labels, questions, cases, VERIFIED_FEATURES)
+        chosen = {
+            name: _fit_cases(shallow, labels, questions, cases, VERIFIED_FEATURES)
+            for name, cases in _verified_cases(shallow).items()
+        }
         gain = sum(f.right - WRONG_ANSWER_COST * (f.wrong + f.unanswerable - f.declined)
                    for f in chosen.values())  # fmt: skip
         if best is None or gain > best[0]:
@@ -269,8 +266,8 @@ def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibrati
     assert best is not None
     _, depth, chosen = best
     return Calibration(
-        verified=chosen["verified"],
-        verified_ml=chosen["verified_ml"],
+        verified=chosen.get("verified"),
+        verified_ml=chosen.get("verified_ml"),
         verify_depth=depth,
         compared=_with_every_signal(ranked, questions, engines, params, depth),
     )
@@ -285,14 +282,20 @@ def _with_every_signal(ranked, questions, engines, params, depth: int) -> dict[s
         for r, item, e in zip(shallow, questions, engines, strict=True)
     ]
     every = tuple(dict.fromkeys([*VERIFIED_FEATURES, *ENGLISH_FEATURES, "names_found"]))
-    out = {}
-    for name, multilingual in (("verified", False), ("verified_ml", True)):
-        cases = [
-            n for n, r in enumerate(shallow)
-            if r.trace.verified and r.trace.multilingual == multilingual
-        ]  # fmt: skip
-        out[name] = _fit_cases(shallow, labels, questions, cases, every).to_text()
-    return out
+    return {
+        name: _fit_cases(shallow, labels, questions, cases, every).to_text()
+        for name, cases in _verified_cases(shallow).items()
+    }
+
+
+def _verified_cases(ranked: list[Ranked]) -> dict[str, list[int]]:
+    """The questions the verifier of each family read, by gate model name (a family without a
+    shipped adapter reads none and keeps the model of before)."""
+    cases: dict[str, list[int]] = {}
+    for n, r in enumerate(ranked):
+        if r.trace.verified:
+            cases.setdefault("verified_ml" if r.trace.multilingual else "verified", []).append(n)
+    return cases
 
 
 def _read_to(ranked: Ranked, engine: Engine, params: AnswerParams, depth: int) -> Ranked:

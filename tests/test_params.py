@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from index.answering import AnswerParams, GateThresholds
+from index.answering import AnswerParams, GateThresholds, ScoringParams
 from index.answering.params import CalibrationRecord, calibration
 from index.encoders import ModelLoader
 
 from .conftest import EVAL_QUESTIONS, REAL_QUESTIONS, ROOT
 from .fakes import fake_confidence
+
+NEWS_QUESTIONS = ROOT / "tests" / "data" / "news" / "questions.jsonl"
 
 
 def test_stages_and_changes() -> None:
@@ -38,33 +40,45 @@ def test_gate_defaults_are_the_calibration_file() -> None:
     record = calibration()
     gate = GateThresholds()
     for name, value in record.thresholds.items():
-        assert getattr(gate, name) == value
+        if name != "verify_depth":
+            assert getattr(gate, name) == value
+    assert ScoringParams().verify_depth == record.thresholds["verify_depth"]
     models = gate.models()
     assert models == record.confidence
     assert gate.operating_point(False) == models.english.threshold
     assert gate.operating_point(True) == models.multilingual.threshold
     assert gate.operating_point(False, reranked=False) == models.english_plain.threshold
-    for model in (models.english, models.english_plain, models.multilingual):
+    assert models.verified is not None
+    for model in (models.english, models.english_plain, models.multilingual, models.verified):
         assert len(model.features) == len(model.coef) == len(model.mean) == len(model.scale)
         assert 0 < model.threshold < 1
 
 
+def _stamp_matches(eval_set: dict, path: Path, split: str) -> None:
+    assert eval_set["path"] == path.relative_to(ROOT).as_posix()
+    assert eval_set["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), "changed: refit"
+    assert eval_set["split"] == split
+    marker = f'"split": "{split}"'
+    assert eval_set["questions"] == sum(marker in line for line in path.open(encoding="utf-8"))
+
+
 def test_calibration_file_matches_the_models_and_the_labelled_set() -> None:
-    """calibration.json must have been fitted with the models this code answers with, on the
-    calibration part of the real-article set and the project's own eval set as they are now; if
-    not, refit (README, "Calibration")."""
+    """calibration.json must have been fitted with the models this code answers with: the
+    verifier's gate and depth on the cal part of tests/data/news, the models of before
+    (TALKS_SCORING__VERIFY=false) on the cal part of the real-article set and the project's own
+    eval set, all as they are now; if not, refit (README, "Calibration")."""
     record = calibration()
     assert record.models == ModelLoader().identities(), "models changed: refit"
-    digest = hashlib.sha256(REAL_QUESTIONS.read_bytes()).hexdigest()
-    assert record.eval_set["sha256"] == digest, "the labelled set changed: refit"
-    assert record.eval_set["path"] == REAL_QUESTIONS.relative_to(ROOT).as_posix()
-    assert record.eval_set["split"] == "cal"
-    cal = [line for line in REAL_QUESTIONS.open(encoding="utf-8") if '"split": "cal"' in line]
-    assert record.eval_set["questions"] == len(cal)
-    [also] = record.eval_set["also"]
+    _stamp_matches(record.eval_set, NEWS_QUESTIONS, "cal")
+    assert {"english", "english_plain", "multilingual", "verified"} <= set(record.results)
+    before = record.before
+    assert before is not None
+    _stamp_matches(before["eval_set"], REAL_QUESTIONS, "cal")
+    [also] = before["eval_set"]["also"]
     assert also["path"] == EVAL_QUESTIONS.relative_to(ROOT).as_posix()
     assert also["sha256"] == hashlib.sha256(EVAL_QUESTIONS.read_bytes()).hexdigest()
-    assert set(record.results) == {"english", "english_plain", "multilingual"}
+    loaded = {k: v for k, v in ModelLoader(verify=False).identities().items() if v is not None}
+    assert {k: v for k, v in before["models"].items() if v is not None} == loaded
 
 
 def test_write_calibration_round_trip(fake_engine, tmp_path: Path) -> None:

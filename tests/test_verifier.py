@@ -169,7 +169,9 @@ def test_a_tiny_verifier_trains_merges_and_exports(tiny_adapters, tmp_path: Path
     assert (folder / "adapter_model.safetensors").stat().st_size < 2_000_000
     training = read_training(folder)
     assert training.family == family and training.layers == 1
-    assert training.data["pairs"] == (3 if family == "en" else 6 if not training.data.get("half") else 3)
+    assert training.data["pairs"] == (
+        3 if family == "en" else 6 if not training.data.get("half") else 3
+    )
     assert set(training.metrics) >= {"auc_pairs", "pick_accuracy"}
 
     from index.verifier.adapter import base_model
@@ -211,13 +213,21 @@ def test_a_damaged_adapter_is_refused_with_what_to_do(tiny_adapters, tmp_path: P
 
 
 def test_the_shipped_adapters_are_small_and_say_what_they_are() -> None:
-    from index.verifier.adapter import ADAPTER_FILES, adapter_dir, digest, read_training
+    """The English adapter ships, small, saying what data made it. The multilingual one does
+    not (trained, it did not separate answers on the cal part: README, "The answer verifier"):
+    Cyrillic questions keep the route of before until one that learns is shipped, and this
+    test then checks it as it checks the English one."""
+    from index.encoders import ModelLoader
+    from index.verifier.adapter import ADAPTER_FILES, adapter_dir, digest, read_training, shipped
 
-    for family in ("en", "ml"):
-        folder = adapter_dir(family)
-        size = sum((folder / name).stat().st_size for name in ADAPTER_FILES)
-        assert size < 20 * 2**20
-        training = read_training(folder)
-        assert training.family == family
-        assert training.data["split"] == "train"
-        assert len(digest(folder)) == 64
+    assert shipped("en") and not shipped("ml")
+    identities = ModelLoader().identities()
+    assert identities["verifier"] is not None and identities["verifier_ml"] is None
+    folder = adapter_dir("en")
+    size = sum((folder / name).stat().st_size for name in ADAPTER_FILES)
+    assert size < 20 * 2**20
+    training = read_training(folder)
+    assert training.family == "en"
+    assert training.data["split"] == "train"
+    assert training.metrics["auc_pairs"] > 0.8  # on the cal part, never trained on
+    assert len(digest(folder)) == 64
