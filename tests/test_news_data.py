@@ -64,20 +64,33 @@ def test_the_set_is_as_large_and_as_mixed_as_promised(questions):
 
 
 def test_candidate_labels_name_real_sentences(articles, questions):
-    """Every labelled candidate is the article's exact text at its offsets; every answerable
-    question has a positive (its gold sentence at least), no unanswerable one has any."""
+    """Every labelled candidate names a sentence of a corpus article by its offsets (the
+    sentence, and the one before it, end to end in the body); a gold one lies in the gold
+    passage; every answerable question has a positive, no unanswerable one has any."""
+    from index.verifier.training import COLUMNS, news_id
+
     by_id = {q["id"]: q for q in questions}
     lines = (NEWS / "candidates.jsonl").read_text("utf-8").splitlines()
     assert len(lines) == len(questions)
-    by_path = {a.id: a for a in articles.values()}
+    by_news_id = {news_id(a.id): a for a in articles.values()}
     for line in lines:
         item = json.loads(line)
         q = by_id[item["id"]]
         assert item["split"] == q["split"] and item["expect"] == q["expect"]
-        for c in item["candidates"]:
-            assert by_path[c["article"]].body[c["start"] : c["end"]] == c["sentence"], item["id"]
+        rows = [dict(zip(COLUMNS, row, strict=True)) for row in item["candidates"]]
+        for c in rows:
+            body = by_news_id[c["article"]].body
+            sentence = body[c["start"] : c["end"]]
+            assert sentence.strip() == sentence != "", item["id"]
+            if c["previous_start"] is not None:
+                assert c["previous_start"] < c["previous_end"] <= c["start"], item["id"]
             assert c["by"] in ("gold", "judge", "rule") and c["label"] in (0, 1)
-        assert any(c["label"] for c in item["candidates"]) == bool(q["expect"]), item["id"]
+            if c["by"] == "gold":  # a sentence of the gold passage the writer quoted
+                spans = q["gold"]
+                assert c["label"] and any(
+                    c["start"] < g["end"] and g["start"] < c["end"] for g in spans
+                ), item["id"]
+        assert any(c["label"] for c in rows) == bool(q["expect"]), item["id"]
 
 
 def test_splits_follow_stories(questions):

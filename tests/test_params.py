@@ -82,25 +82,50 @@ def test_calibration_file_matches_the_models_and_the_labelled_set() -> None:
 
 
 def test_write_calibration_round_trip(fake_engine, tmp_path: Path) -> None:
+    """A sweep of the route of before writes its three models and its own stamp (`before`),
+    keeping the verifier's; a sweep with the verifier writes its model, depth and stamp, keeping
+    the models of before and their stamp."""
     from index.calibration import Calibration, Fit, write_calibration
 
+    shipped = calibration()
     models = fake_confidence()
-    chosen = Calibration(
-        rerank_min_score=1.5,
-        english=Fit(models.english, 5, 2, 4, 1, 2, 0.9),
-        english_plain=Fit(models.english_plain, 5, 2, 3, 1, 2, 0.8),
-        multilingual=Fit(models.multilingual, 1, 1, 1, 0, 1, 0.8),
-    )
     questions_file = tmp_path / "q.jsonl"
     questions_file.write_text('{"q": "Хто?", "expect": [], "split": "cal"}\n', encoding="utf-8")
-    target = write_calibration(
-        chosen, questions_file, "cal", [{}], 3, fake_engine, tmp_path / "c.json"
+    digest = hashlib.sha256(questions_file.read_bytes()).hexdigest()
+
+    def written(chosen: Calibration, name: str) -> CalibrationRecord:
+        target = write_calibration(
+            chosen, questions_file, "cal", [{}], 3, fake_engine, tmp_path / name
+        )
+        return CalibrationRecord.model_validate(json.loads(target.read_text(encoding="utf-8")))
+
+    before = written(
+        Calibration(
+            rerank_min_score=1.5,
+            english=Fit(models.english, 5, 2, 4, 1, 2, 0.9),
+            english_plain=Fit(models.english_plain, 5, 2, 3, 1, 2, 0.8),
+            multilingual=Fit(models.multilingual, 1, 1, 1, 0, 1, 0.8),
+        ),
+        "before.json",
     )
-    record = CalibrationRecord.model_validate(json.loads(target.read_text(encoding="utf-8")))
-    assert record.confidence == models
-    assert record.thresholds["rerank_min_score"] == 1.5
-    assert record.thresholds["min_score"] == GateThresholds().min_score  # kept
-    assert record.models == fake_engine.models.identities()
-    assert record.eval_set["sha256"] == hashlib.sha256(questions_file.read_bytes()).hexdigest()
-    assert record.eval_set["split"] == "cal"
-    assert "4/5 answerable answered right (1 wrong)" in record.results["english"]
+    assert before.confidence == shipped.confidence.model_copy(
+        update={n: getattr(models, n) for n in ("english", "english_plain", "multilingual")}
+    )
+    assert before.thresholds == {**shipped.thresholds, "rerank_min_score": 1.5}
+    assert before.before is not None and before.before["eval_set"]["sha256"] == digest
+    assert before.before["models"] == fake_engine.models.identities()
+    assert before.eval_set == shipped.eval_set and before.models == shipped.models
+    assert "4/5 answerable answered right (1 wrong)" in before.results["english"]
+
+    verified = written(
+        Calibration(verified=Fit(models.verified, 5, 3, 4, 1, 2, 0.9), verify_depth=8),
+        "verified.json",
+    )
+    assert verified.confidence == shipped.confidence.model_copy(
+        update={"verified": models.verified}
+    )
+    assert verified.thresholds == {**shipped.thresholds, "verify_depth": 8}
+    assert verified.eval_set["sha256"] == digest and verified.eval_set["split"] == "cal"
+    assert verified.models == fake_engine.models.identities()
+    assert verified.before == shipped.before
+    assert "4/5 answerable answered right (1 wrong)" in verified.results["verified"]

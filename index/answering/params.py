@@ -103,7 +103,7 @@ class ScoringParams(_Stage):
     # the trained answer verifier (index.verifier) reads the first verify_depth candidates of
     # every question; off: English questions are read by the packaged cross-encoder (as before)
     verify: bool = Field(default=True, description="the trained verifier picks the answer")
-    verify_depth: int = Field(default=_calibrated("verify_depth", 12), ge=1, le=60)
+    verify_depth: int = Field(default=int(_calibrated("verify_depth")), ge=1, le=60)
 
 
 class GateThresholds(_Stage):

@@ -104,12 +104,13 @@ def merged(folder: Path) -> Any:
     """The base with the adapter in `folder` merged into its weights: a plain
     BertForSequenceClassification."""
     from peft import PeftModel
+    from safetensors import SafetensorError
 
     training = read_training(folder)
     base = base_model(training.family, training.layers)
     try:
         model = PeftModel.from_pretrained(base, str(folder))
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise ModelError(
             f"The verifier adapter in {folder} does not fit its base ({str(exc)[:160]}): "
             "retrain it with `talks verifier train`."
