@@ -6,9 +6,10 @@
 tests/data/news/questions.jsonl (900 NewsArticles articles, 6,300 questions; English, Ukrainian,
 Russian; fair and unanswerable; split by story, see its README), asked on 1 April 2017, the day
 after the newest article. Three ways on the same index, per language and kind:
-- talks: as shipped (the trained verifier reads the first verify_depth candidates and picks);
-- off: TALKS_SCORING__VERIFY=false (the packaged cross-encoder reads five windows of English
-  questions, e5's cosines pick for Ukrainian and Russian ones, the gate fitted before);
+- verifier: TALKS_SCORING__VERIFY=true (the trained verifier reads the first verify_depth
+  candidates and picks, its gate decides);
+- off: as shipped, TALKS_SCORING__VERIFY=false (the packaged cross-encoder reads five windows
+  of English questions, e5's cosines pick for Ukrainian and Russian ones, the gate of before);
 - landed (with --landed DIR): the same questions answered by another checkout of the project
   (the code and calibration that landed before the verifier), in a child process;
 - naive: dense top-3 windows (MiniLM + FAISS), the best sentence by cosine, always answering.
@@ -201,10 +202,10 @@ def main() -> int:
     )
     questions = read_questions(NEWS / "questions.jsonl", args.split)
     engine = open_for_answering(settings)
-    params = settings.answer_params()
+    params = settings.answer_params().with_changes(scoring={"verify": True})
     child = landed(args.landed, args.index, args.split) if args.landed else None
     runs = {
-        "talks": run(questions, engine, params),
+        "verifier": run(questions, engine, params),
         "off": run(questions, engine, params.with_changes(scoring={"verify": False})),
     }
     if child is not None:

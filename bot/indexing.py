@@ -32,6 +32,7 @@ def model_loader(settings: Settings) -> ModelLoader:
         multilingual=settings.retrieval.multilingual,
         rerank=settings.scoring.rerank,
         e5_runtime=settings.e5_runtime,
+        verify=settings.scoring.verify,
     )
 
 

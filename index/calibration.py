@@ -220,18 +220,20 @@ def calibrate(
     today: dt.date | None = None,
 ) -> Calibration:
     """Fit the gate on the labelled questions (and on those of `also`, each set answered from
-    its own index), asked on `today` (or each question's own `today`): with the verifier on, its
+    its own index), asked on `today` (`also`'s on the system's date; a question's own `today`
+    wins): with the verifier on, its
     English and Ukrainian/Russian models and how deep it reads; with it off
     (TALKS_SCORING__VERIFY=false), rerank_min_score and the three models of before."""
     params = params.with_changes(quotes={"max_quotes": k, "extra_quotes": 0})
     if params.scoring.verify:
         params = params.with_changes(scoring={"verify_depth": max(DEPTH_GRID)})
-    sets = [(questions, engine), *also]
-    questions = [item for items, _ in sets for item in items]
-    engines = [e for items, e in sets for _ in items]
+    sets = [(questions, engine, today), *((items, e, None) for items, e in also)]
+    questions = [item for items, _, _ in sets for item in items]
+    engines = [e for items, e, _ in sets for _ in items]
+    days = [_asked_on(item) or day for items, _, day in sets for item in items]
     ranked = [
-        rank(item["q"], e, params, today=_asked_on(item) or today)
-        for item, e in zip(questions, engines, strict=True)
+        rank(item["q"], e, params, today=day)
+        for item, e, day in zip(questions, engines, days, strict=True)
     ]
     if any(r.trace.verified for r in ranked):
         return _calibrate_verified(ranked, questions, engines, params, k)
@@ -251,8 +253,8 @@ def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibrati
     best: tuple[float, int, dict[str, Fit]] | None = None
     for depth in DEPTH_GRID:
         shallow = [_read_to(r, e, params, depth) for r, e in zip(ranked, engines, strict=True)]
-        labels = [  # right: an expected word in the answer sentence itself (no quotes)
-            int(_judge(r, item, e, params, 0))
+        labels = [  # right: an expected word in what the reader sees (answer and k quotes)
+            int(_judge(r, item, e, params, k))
             for r, item, e in zip(shallow, questions, engines, strict=True)
         ]
         chosen = {
@@ -269,16 +271,16 @@ def _calibrate_verified(ranked, questions, engines, params, k: int) -> Calibrati
         verified=chosen.get("verified"),
         verified_ml=chosen.get("verified_ml"),
         verify_depth=depth,
-        compared=_with_every_signal(ranked, questions, engines, params, depth),
+        compared=_with_every_signal(ranked, questions, engines, params, depth, k),
     )
 
 
-def _with_every_signal(ranked, questions, engines, params, depth: int) -> dict[str, str]:
+def _with_every_signal(ranked, questions, engines, params, depth: int, k: int) -> dict[str, str]:
     """What the gate would achieve at that depth with all nineteen signals of before beside the
     verifier's logit (reported, not used: the rules behind them add little once it reads)."""
     shallow = [_read_to(r, e, params, depth) for r, e in zip(ranked, engines, strict=True)]
     labels = [
-        int(_judge(r, item, e, params, 0))
+        int(_judge(r, item, e, params, k))
         for r, item, e in zip(shallow, questions, engines, strict=True)
     ]
     every = tuple(dict.fromkeys([*VERIFIED_FEATURES, *ENGLISH_FEATURES, "names_found"]))

@@ -26,6 +26,23 @@ MULTILINGUAL = [q for q in dev_questions() if q["kind"].startswith("multilingual
 OPEN_GATE = AnswerParams(gate={"min_confidence": 0.0})
 
 
+# the trained answer verifier on (TALKS_SCORING__VERIFY=true), the gate held open
+VERIFIED_OPEN = OPEN_GATE.with_changes(scoring={"verify": True})
+
+
+@pytest.mark.parametrize("q", ANSWERABLE, ids=[q["id"] for q in ANSWERABLE])
+def test_the_trained_verifier_reads_and_picks_a_sentence_with_the_answer(
+    q: dict, seed_engine
+) -> None:
+    """The shipped English verifier (int8 ONNX made from the adapter) reads the candidates of
+    every English dev question; what it picks, with its quotes, holds the expected words."""
+    assert rank(q["q"], seed_engine, VERIFIED_OPEN).candidates.verified
+    result = answer(q["q"], seed_engine, VERIFIED_OPEN)
+    text = " ".join([result.answer or "", *(quote.text for quote in result.quotes)]).lower()
+    assert any(word.lower() in text for word in q["expect"]), (q, result.answer)
+    assert_quotes_verbatim(result, seed_engine)
+
+
 @pytest.mark.parametrize("q", ANSWERABLE, ids=[q["id"] for q in ANSWERABLE])
 def test_dev_question_finds_its_expected_words_in_verbatim_quotes(q: dict, seed_engine) -> None:
     result = answer(q["q"], seed_engine, OPEN_GATE)

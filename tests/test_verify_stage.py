@@ -20,7 +20,7 @@ FAKE_GATE = {
     "ml_min_score": 0.3,
     "confidence": fake_confidence(),
 }
-PARAMS = AnswerParams(gate=FAKE_GATE)
+PARAMS = AnswerParams(gate=FAKE_GATE, scoring={"verify": True})  # off by default (README)
 
 
 def with_verifiers(engine, script: dict[str, float]):
