@@ -79,6 +79,7 @@ def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> N
         "as_of": None,  # no source, no date
         "newest_source": None,
         "stale": False,
+        "beyond_sources": False,
     }
     result = run("ask", "Who is the president of France?", *where(workspace))
     assert result.returncode == 0
