@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -190,6 +191,7 @@ def main() -> int:
     parser.add_argument("--split", choices=("train", "cal", "test"), default="test")
     parser.add_argument("--depths", help="comma-separated verify depths to compare, e.g. 5,10,20")
     parser.add_argument("--landed", type=Path, help="another checkout to answer the same questions")
+    parser.add_argument("--skip", default="", help="runs to leave out: off, naive, recall")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -197,26 +199,29 @@ def main() -> int:
     from bot.settings import Settings
     from index.evaluation import read_questions
 
+    os.environ["TALKS_SCORING__VERIFY"] = "true"  # loads the verifier; `off` turns it off
     settings = Settings.from_env().model_copy(
         update={"corpus_dir": NEWS / "corpus", "index_dir": args.index}
     )
     questions = read_questions(NEWS / "questions.jsonl", args.split)
     engine = open_for_answering(settings)
-    params = settings.answer_params().with_changes(scoring={"verify": True})
+    params = settings.answer_params()
     child = landed(args.landed, args.index, args.split) if args.landed else None
-    runs = {
-        "verifier": run(questions, engine, params),
-        "off": run(questions, engine, params.with_changes(scoring={"verify": False})),
-    }
+    runs = {"verifier": run(questions, engine, params)}
+    if "off" not in args.skip:
+        runs["off"] = run(questions, engine, params.with_changes(scoring={"verify": False}))
     if child is not None:
         runs["landed"] = collected(child)
-    runs["naive"] = naive(questions, engine)
+    if "naive" not in args.skip:
+        runs["naive"] = naive(questions, engine)
     depths = [int(d) for d in args.depths.split(",")] if args.depths else []
     for d in depths:
         runs[f"depth {d}"] = run(
             questions, engine, params.with_changes(scoring={"verify_depth": d})
         )
-    found = recall(questions, engine, params, sorted({5, 10, 20, 30, *depths}))
+    found = {}
+    if "recall" not in args.skip:
+        found = recall(questions, engine, params, sorted({5, 10, 20, 30, *depths}))
     if args.json:
         print(json.dumps({"runs": runs, "recall": found}))
         return 0
