@@ -15,7 +15,7 @@ after the newest article. Three ways on the same index, per language and kind:
 - naive: dense top-3 windows (MiniLM + FAISS), the best sentence by cosine, always answering.
 A fair question is right when an expected string is in the answer sentence; an unanswerable one
 when it is declined. Then candidate recall: for fair questions, whether a sentence that gives
-the answer (its gold sentence, one a judge marked as answering in candidates.jsonl, or one
+the answer (its gold sentence, one a judge marked as answering in candidates.jsonl.gz, or one
 holding an expected string) is among the first D candidates the verifier would read, per
 language: a miss there is retrieval's, not the verifier's. With --depths, the verifier's figures
 for each depth (what `verify_depth` buys) and the query latency p50.
@@ -54,10 +54,10 @@ def group_of(item: dict) -> list[str]:
 
 def judged_answers() -> dict[str, set[tuple[str, int]]]:
     """question id → (NewsArticles id, start) of every sentence labelled as answering it."""
-    from index.verifier.training import COLUMNS
+    from index.verifier.training import COLUMNS, labelled_bytes
 
     found: dict[str, set[tuple[str, int]]] = defaultdict(set)
-    for line in (NEWS / "candidates.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in labelled_bytes(NEWS / "candidates.jsonl.gz").decode("utf-8").splitlines():
         item = json.loads(line)
         for row in item["candidates"]:
             c = dict(zip(COLUMNS, row, strict=True))

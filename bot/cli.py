@@ -200,8 +200,8 @@ def _verifier_command(sub) -> None:
     p.add_argument(
         "--labelled",
         type=Path,
-        default=Path("tests/data/news/candidates.jsonl"),
-        help="labelled candidates (default tests/data/news/candidates.jsonl)",
+        default=Path("tests/data/news/candidates.jsonl.gz"),
+        help="labelled candidates (default tests/data/news/candidates.jsonl.gz)",
     )
     p.add_argument("--out", type=Path, help="adapter folder (default: the package's own)")
     p.add_argument("--epochs", type=float, help="passes over the training pairs")

@@ -67,10 +67,10 @@ def test_candidate_labels_name_real_sentences(articles, questions):
     """Every labelled candidate names a sentence of a corpus article by its offsets (the
     sentence, and the one before it, end to end in the body); a gold one lies in the gold
     passage; every answerable question has a positive, no unanswerable one has any."""
-    from index.verifier.training import COLUMNS, news_id
+    from index.verifier.training import COLUMNS, labelled_bytes, news_id
 
     by_id = {q["id"]: q for q in questions}
-    lines = (NEWS / "candidates.jsonl").read_text("utf-8").splitlines()
+    lines = labelled_bytes(NEWS / "candidates.jsonl.gz").decode("utf-8").splitlines()
     assert len(lines) == len(questions)
     by_news_id = {news_id(a.id): a for a in articles.values()}
     for line in lines:

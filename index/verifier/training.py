@@ -1,6 +1,6 @@
 """Retraining a verifier from the labelled files (`talks verifier train`): pairs of a question
 and a candidate sentence the pipeline retrieved, marked as giving what was asked or not, from
-`tests/data/news/candidates.jsonl` (see tests/data/news/README.md). The `train` part trains, the
+`tests/data/news/candidates.jsonl.gz` (see tests/data/news/README.md). The `train` part trains, the
 `cal` part (other stories) measures; `test` is never read here.
 
 PyTorch on the CPU, one thread by default (on 2 cores a second thread mostly waits when anything
@@ -11,6 +11,7 @@ logit, positives weighted up to the negatives' count (at most POSITIVE_WEIGHT_CA
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import math
@@ -57,15 +58,9 @@ def read_examples(path: Path, corpus: Path | None = None) -> list[Example]:
     the articles of `corpus` (default: the `corpus` folder beside the file)."""
     from index.corpus import load_corpus
 
-    articles = {
-        a.id.split("-")[3]: a for a in load_corpus(corpus or path.parent / "corpus").articles
-    }
+    articles = {news_id(a.id): a for a in load_corpus(corpus or path.parent / "corpus").articles}
     examples = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise EvalFileError(f"Cannot read {path}: {exc.strerror}.") from exc
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(labelled_bytes(path).decode("utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -297,8 +292,18 @@ def measure(examples: list[Example], logits: np.ndarray) -> dict[str, float]:
     }
 
 
+def labelled_bytes(path: Path) -> bytes:
+    """A labelled candidates file's JSONL bytes (the file may be gzip-compressed: `.gz`)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EvalFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Of the JSONL text, compressed or not."""
+    return hashlib.sha256(labelled_bytes(path)).hexdigest()
 
 
 def train(

@@ -1,4 +1,4 @@
-"""How candidates.jsonl was made: for every question of questions.jsonl, the candidate sentences
+"""How candidates.jsonl.gz was made: for every question of questions.jsonl, the candidate sentences
 the pipeline retrieves (before any cross-encoder or verifier reads them), in its order, each as
 the verifier reads it (index.verifier.pairs.candidate_pair), with the gold sentences added when
 retrieval missed them. Labels come after (label_candidates.py). Not run by the tests.
