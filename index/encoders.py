@@ -508,7 +508,9 @@ def load_models(
             _loaded["cross_encoder"] = CrossEncoder(threads=query_threads)
         families = ("en", "ml") if multilingual else ("en",)
         for family in families if verify else ():
-            if f"verifier-{family}" not in _loaded and verifier_identity(family) is not None:
+            from index.verifier.adapter import shipped
+
+            if f"verifier-{family}" not in _loaded and shipped(family):  # type: ignore[arg-type]
                 from index.verifier.export import load_verifier
 
                 _loaded[f"verifier-{family}"] = load_verifier(family, query_threads, cache)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """How candidates.jsonl.gz was made: for every question of questions.jsonl, the candidate sentences
 the pipeline retrieves (before any cross-encoder or verifier reads them), in its order, each as
 the verifier reads it (index.verifier.pairs.candidate_pair), with the gold sentences added when
-retrieval missed them. Labels come after (label_candidates.py). Not run by the tests.
+retrieval missed them. Labels came after, from subagents reading them (see README.md, `by`);
+the scripts that batched and merged those judgements were not kept. Not run by the tests.
 
     talks index --corpus tests/data/news/corpus --index /work/idx/news
     python tests/data/news/make_candidates.py /work/idx/news [--part N/M]
