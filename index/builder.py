@@ -22,7 +22,7 @@ from pathlib import Path
 
 from index.chunking import chunk_corpus
 from index.corpus import Corpus, load_corpus
-from index.encoders import ModelLoader, Models
+from index.encoders import ModelLoader, Models, pooled_sentences
 from index.errors import (
     CorpusError,
     IndexBusyError,
@@ -31,7 +31,7 @@ from index.errors import (
     IndexNotFoundError,
 )
 from index.models import Article, ChunkingParams
-from index.reuse import VectorReuse, text_hash
+from index.reuse import Texts, VectorReuse
 from index.search import Bm25
 from index.store import (
     SPACES,
@@ -86,7 +86,8 @@ class BuildReport:
             f"{m.passages} passages ({self.embedded_passages} embedded, "
             f"{self.reused_passages} reused), {m.sentences} sentences "
             f"({m.duplicate_sentences} duplicate sentences and {m.near_duplicate_passages} "
-            f"near-duplicate passages dropped) in {self.seconds:.1f} s → {index_dir}"
+            f"near-duplicate passages dropped) in {self.seconds:.1f} s "
+            f"({m.articles / max(self.seconds, 1e-6):.1f} articles/s) → {index_dir}"
         )
 
 
@@ -159,17 +160,22 @@ def _read_corpus(corpus_dir: Path) -> Corpus:
     return corpus
 
 
-class _Progress:
-    """progress(done, total) over every text the build embeds."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
-    def __init__(self, total: int, report: Callable[[int, int], None] | None) -> None:
-        self.total, self.done, self.report = total, 0, report
+
+class _Progress:
+    """progress(stage, done, total) over one stage: "reading" (articles segmented and cut into
+    passages) or "embedding" (every text a model reads)."""
+
+    def __init__(self, stage: str, total: int, report: Progress | None) -> None:
+        self.stage, self.total, self.done, self.report = stage, total, 0, report
 
     def __call__(self, n: int) -> None:
         self.done += n
         if self.report:
-            self.report(self.done, self.total)
-        fault_point("embedding")
+            self.report(self.stage, self.done, self.total)
+        if self.stage == "embedding":
+            fault_point("embedding")
 
 
 def build_index(
@@ -178,7 +184,7 @@ def build_index(
     models: Models | ModelLoader,
     *,
     chunking: ChunkingParams | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     full: bool = False,
 ) -> BuildReport:
     """Bring the index in line with the corpus and publish it as a new version.
@@ -186,7 +192,7 @@ def build_index(
     `models`: loaded Models, or a ModelLoader (then models are only loaded if there is text to
     embed). Vectors are stored for MiniLM, and for multilingual-e5 when the models include it;
     texts whose vectors the previous version holds are not embedded again.
-    progress(done, total) is called after each embedded batch. Raises CorpusError when no article
+    progress(stage, done, total) is called after each article read and each text embedded. Raises CorpusError when no article
     can be read (malformed ones are listed in the report and skipped) and IndexBusyError when
     another build holds the lock.
     """
@@ -217,20 +223,17 @@ def build_index(
             )
         # Oldest first, so the first publication of a repeated passage is the one kept.
         articles = sorted(corpus.articles, key=_published_key)
-        chunks = chunk_corpus(articles, chunking, segments=old.segments if old else None)
+        reading = _Progress("reading", len(articles), progress)
+        chunks = chunk_corpus(
+            articles, chunking, segments=old.segments if old else None, progress=reading
+        )
         by_id = {a.id: a for a in articles}
-        passage_texts = [p.text for p in chunks.passages]
-        sentence_texts = [by_id[s.article_id].body[s.start : s.end] for s in chunks.sentences]
-        passage_keys = [text_hash(t) for t in passage_texts]
-        sentence_keys = [text_hash(t) for t in sentence_texts]
+        texts = Texts.of(
+            chunks.passages,
+            [by_id[s.article_id].body[s.start : s.end] for s in chunks.sentences],
+        )
         vectors, embedded, embedded_passages = _vectors(
-            models,
-            identities,
-            spaces,
-            old,
-            (passage_keys, passage_texts),
-            (sentence_keys, sentence_texts),
-            progress,
+            models, identities, spaces, old, texts, progress
         )
         manifest = write_index(
             index_dir,
@@ -239,7 +242,7 @@ def build_index(
             sentences=chunks.sentences,
             segments=chunks.segments,
             vectors=vectors,
-            write_bm25=Bm25.build(passage_texts).save,
+            write_bm25=Bm25.build(texts.passage_texts).save,
             manifest_fields={
                 "talks_version": talks_version(),
                 "models": {name: identities.get(name) for name in (*SPACES, "cross_encoder")},
@@ -253,27 +256,29 @@ def build_index(
     return _report(manifest, corpus, old, articles, started, embedded, embedded_passages, reason)
 
 
-Texts = tuple[list[str], list[str]]  # text hashes, texts
-
-
 def _vectors(
     models: Models | ModelLoader,
     identities: dict[str, dict[str, object] | None],
     spaces: list[str],
     old: IndexData | None,
-    passages: Texts,
-    sentences: Texts,
-    progress: Callable[[int, int], None] | None,
+    texts: Texts,
+    progress: Progress | None,
 ) -> tuple[dict[str, tuple], int, int]:
-    """Passage and sentence vectors for every space, the previous version's reused by text
-    hash; the models are loaded only if something is new. Returns the vectors, the number of
+    """Passage and sentence vectors for every space, the previous version's reused; the models
+    are loaded only if something is new. progress counts every text a model reads (a passage
+    whose sentences are pooled from its run counts once). Returns the vectors, the number of
     texts MiniLM embedded, and of those the passages."""
     reuse = {
-        space: VectorReuse.of(old, space, int(identities[space]["dim"]))  # type: ignore[index]
+        space: VectorReuse.of(
+            old,
+            space,
+            int(identities[space]["dim"]),  # type: ignore[index, call-overload]
+            pooled=pooled_sentences(identities[space]),
+        )
         for space in spaces
     }
-    new_passages = len(reuse["minilm"].missing(passages[0]))
-    step = _Progress(new_passages + len(reuse["minilm"].missing(sentences[0])), progress)
+    new_passages = len(reuse["minilm"].missing(texts.passage_keys))
+    step = _Progress("embedding", sum(r.to_read(texts) for r in reuse.values()), progress)
     loaded: list[Models] = []
 
     def model() -> Models:
@@ -284,12 +289,8 @@ def _vectors(
     vectors = {}
     for space in spaces:
         encoder = lambda space=space: getattr(model(), space)  # noqa: E731
-        counted = step if space == "minilm" else None
-        vectors[space] = (
-            reuse[space].vectors(*passages, encoder, counted),
-            reuse[space].vectors(*sentences, encoder, counted),
-        )
-    return vectors, step.total, new_passages
+        vectors[space] = reuse[space].space_vectors(texts, encoder, step)
+    return vectors, reuse["minilm"].to_read(texts), new_passages
 
 
 def _report(

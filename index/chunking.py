@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -208,9 +208,11 @@ def chunk_corpus(
     articles: Iterable[Article],
     params: ChunkingParams | None = None,
     segments: Mapping[str, list[list[tuple[int, int]]]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Chunks:
     """Sentences and passages for all articles; earlier articles win duplicates, so pass them
-    oldest first. `segments` (from a previous run, by segment_key) skips re-segmenting."""
+    oldest first. `segments` (from a previous run, by segment_key) skips re-segmenting;
+    progress(1) is called after each article."""
     params = params or ChunkingParams()
     segments = segments or {}
     out = Chunks()
@@ -258,6 +260,8 @@ def chunk_corpus(
                             article_id=article.id, start=start, end=end, text=text, sentence_ids=ids
                         )
                     )
+        if progress:
+            progress(1)
     return out
 
 

