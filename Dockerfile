@@ -20,9 +20,8 @@ COPY --chown=talks corpus ./corpus
 RUN mkdir -p /app/.talks-index && chown talks /app/.talks-index
 
 USER talks
-# Build the index into the image, and make the int8 ONNX models from the packaged weights (the
-# answer verifier's adapter merged and exported) by asking once: the container answers from its
-# first second.
+# Build the index into the image, and make the int8 ONNX models from the packaged weights by
+# asking once: the container answers from its first second.
 RUN talks index && talks ask "who leads Ukraine's delegation?"
 
 # Long polling by default; set TELEGRAM_WEBHOOK_URL (and expose TELEGRAM_WEBHOOK_PORT) for a webhook.

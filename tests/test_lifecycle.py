@@ -78,6 +78,9 @@ def test_adding_an_article_embeds_only_its_passages(tmp_path, corpus, fakes) -> 
     assert report.unchanged == 1 and not report.changed and not report.removed
     assert report.embedded_passages == len(new_passages) > 0
     assert report.reused_passages == first.manifest.passages
+    # the summary's rate: all articles of a full build, the new or changed ones of an update
+    assert f"{first.manifest.articles / first.seconds:.1f} articles/s) → " in first.summary(index)
+    assert f"{1 / report.seconds:.1f} new or changed articles/s) → " in report.summary(index)
     # only the new article's texts went to the models: MiniLM reads each new passage once (its
     # sentences pooled from that run), e5 each new passage and sentence; the rest is reused
     second = fakes.minilm.encoded[first.manifest.passages :]
