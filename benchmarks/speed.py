@@ -517,6 +517,8 @@ def projected(small: Figures, large: Figures) -> Figures:
     two measured builds (an estimate: chunking's duplicate search grows a little faster)."""
     out: Figures = {}
     span = large["articles"] - small["articles"]
+    if span <= 0:
+        raise SystemExit("--distractors must be at least 2: the projection needs two corpus sizes")
     for key in ("seconds", "peak_rss_mb"):
         slope = (large[key] - small[key]) / span
         out[f"{key}_per_article"] = round(slope, 4)

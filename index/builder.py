@@ -274,7 +274,8 @@ def _vectors(
     """Passage and sentence vectors for every space, the previous version's reused; the models
     are loaded only if something is new. progress counts every text a model reads (a passage
     whose sentences are pooled from its run counts once). Returns the vectors, the number of
-    texts MiniLM embedded, and of those the passages."""
+    texts MiniLM read, and of those the passages (pooled: all of them, those read again for a
+    sentence whose home passage changed included)."""
     reuse = {
         space: VectorReuse.of(
             old,
@@ -284,7 +285,7 @@ def _vectors(
         )
         for space in spaces
     }
-    new_passages = len(reuse["minilm"].missing(texts.passage_keys))
+    new_passages = reuse["minilm"].passages_to_read(texts)
     step = _Progress("embedding", sum(r.to_read(texts) for r in reuse.values()), progress)
     loaded: list[Models] = []
 

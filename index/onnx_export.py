@@ -60,7 +60,7 @@ def export_minilm(model_dir: Path, path: Path) -> None:
     hf_logging.disable_progress_bar()  # "Loading weights" bar
     bert = AutoModel.from_pretrained(str(model_dir))
 
-    class Pooled(torch.nn.Module):
+    class States(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.bert = bert
@@ -71,7 +71,7 @@ def export_minilm(model_dir: Path, path: Path) -> None:
             ).last_hidden_state
 
     ids = torch.ones((2, 8), dtype=torch.int64)
-    _export(Pooled(), (ids, ids, torch.zeros_like(ids)), MINILM_INPUTS, path)
+    _export(States(), (ids, ids, torch.zeros_like(ids)), MINILM_INPUTS, path)
 
 
 MINILM_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]

@@ -3,8 +3,8 @@ that was embedded, so only new or changed passages and sentences are embedded ag
 
 In a space whose sentence vectors are pooled from their passage's run (late chunking, see
 index.encoders), a sentence's vector depends on that passage too: it is keyed by its home
-passage (the first passage holding it) and its place there, and a sentence whose key is new has
-its home passage read again."""
+passage (the first passage holding it), its place there and its own text, and a sentence whose
+key is new has its home passage read again."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class Texts:
     sentence_texts: list[str]
     passage_keys: list[str]
     sentence_keys: list[str]  # by the sentence's text
-    pooled_keys: list[str]  # by its home passage and its place there
+    pooled_keys: list[str]  # by its home passage, its place there and its own text
     homes: list[tuple[int, int]]
     passage_sentences: list[list[int]]  # each passage's sentence rows, in order
 
@@ -59,7 +59,10 @@ class Texts:
             sentence_texts=sentence_texts,
             passage_keys=keys,
             sentence_keys=[text_hash(t) for t in sentence_texts],
-            pooled_keys=[f"{keys[row]}#{place}" for row, place in homes],
+            pooled_keys=[
+                f"{keys[row]}#{place}#{text_hash(text)}"
+                for (row, place), text in zip(homes, sentence_texts, strict=True)
+            ],
             homes=homes,
             passage_sentences=[list(p.sentence_ids) for p in passages],
         )
@@ -95,6 +98,13 @@ class VectorReuse:
         """How many texts (pooled: passages) this space will send to its model."""
         if not self.pooled:
             return len(self.missing(texts.passage_keys)) + len(self.missing(texts.sentence_keys))
+        return len(self._passages_to_read(texts))
+
+    def passages_to_read(self, texts: Texts) -> int:
+        """How many passages this space will send to its model (pooled: also those read again
+        for a sentence whose home moved to them)."""
+        if not self.pooled:
+            return len(self.missing(texts.passage_keys))
         return len(self._passages_to_read(texts))
 
     def space_vectors(

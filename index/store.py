@@ -519,7 +519,9 @@ def _describe(identity: Mapping[str, object] | None) -> str:
     if not identity:
         return "none"
     runtime = f", {identity['runtime']}" if identity.get("runtime") else ""
-    return f"{identity.get('name')} ({identity.get('package')} {identity.get('version')}{runtime})"
+    sentences = f", sentences {identity['sentences']}" if identity.get("sentences") else ""
+    package = f"{identity.get('package')} {identity.get('version')}"
+    return f"{identity.get('name')} ({package}{runtime}{sentences})"
 
 
 def check_compatible(

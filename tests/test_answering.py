@@ -190,6 +190,7 @@ def test_ukrainian_question_about_the_ukrainian_article_without_e5(mixed_engine)
     assert asked.trace.route == "plain" and asked.trace.best_rerank is None
     level = confidence_of(asked.trace, models)
     assert level > 5 * confidence_of(other.trace, models)
+    assert not answer("Хто очолив українську делегацію?", mixed_engine).answered  # under it
     lowered = params.with_changes(gate={"min_confidence": round(level - 0.005, 3)})
     result = answer("Хто очолив українську делегацію?", mixed_engine, lowered)
     assert result.answered and "Умєров" in result.answer

@@ -173,7 +173,7 @@ def test_a_sentence_past_what_minilm_reads_is_read_alone() -> None:
     vector it gets alone, never a vector of part of it or of nothing."""
     model = wrapped(encoders.MiniLMEncoder)
     long = " ".join(["x"] * 250) + "."
-    sentences = [long, "aa bbb cc dd eee ff."]  # the second starts at token 250: past 254
+    sentences = [long, "aa bbb cc dd eee ff."]  # the second: tokens 250-255, past 254
     _, pooled = model.encode_passages([sentences])
     np.testing.assert_allclose(pooled[0][1], model.encode([sentences[1]])[0], rtol=1e-6)
     assert not np.allclose(pooled[0][0], model.encode([long])[0])  # fits: pooled in context

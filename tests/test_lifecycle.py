@@ -175,6 +175,47 @@ def test_pooled_sentence_vectors_of_an_incremental_build_are_a_full_builds(
     assert not np.allclose(a.data.vectors["minilm"].sentence_vectors[sentence], alone)
 
 
+def _article(folder: Path, name: str, published: str, body: str) -> None:
+    (folder / f"{name}.md").write_text(
+        f'---\ntitle: "{name}"\npublished: {published}\nurl: "https://example.org/{name}"\n'
+        f'source: "Test fixture"\nlanguage: en\n---\n\n{body}\n',
+        encoding="utf-8",
+    )
+
+
+def test_a_sentence_whose_home_passage_changes_gets_its_vector_from_the_new_one(
+    tmp_path, fakes
+) -> None:
+    """An older article repeating the first two sentences of a newer one removes the newer
+    one's first passage (its sentences are duplicates now): the third sentence's home becomes
+    the second passage, whose text is unchanged. That passage is read again (the report counts
+    it) and the vectors equal a full build's."""
+    corpus, incremental, full = tmp_path / "corpus", tmp_path / "incremental", tmp_path / "full"
+    corpus.mkdir()
+    said = [
+        "Ukraine's delegation arrived in Istanbul on Monday morning.",
+        "Russia's delegation was led by Vladimir Medinsky this time.",
+        "The two sides agreed to exchange a thousand prisoners each.",
+        "Another round of talks was proposed for the end of June.",
+        "Observers called the talks short but not without results.",
+    ]
+    _article(corpus, "newer", "2025-06-02", " ".join(said))
+    build_index(corpus, incremental, fakes)
+    before = {p.text for p in load_index(incremental).passages}
+    _article(corpus, "older", "2025-05-16", " ".join(said[:2]) + " Nothing else was agreed then.")
+    report = build_index(corpus, incremental, fakes)
+    after = load_index(incremental)
+    newer = [p for p in after.passages if p.article_id == "newer"]
+    assert [p.text for p in newer] == [" ".join(said[2:])] and newer[0].text in before
+    assert report.embedded_passages == report.manifest.passages  # the unchanged one read again
+    build_index(corpus, full, fakes, full=True)
+    b = load_index(full)
+    for space in ("minilm", "e5"):
+        x, y = after.vectors[space], b.vectors[space]
+        assert np.array_equal(x.passage_vectors(), y.passage_vectors()), space
+        assert np.array_equal(x.sentence_vectors, y.sentence_vectors), space
+
+
 def test_a_deleted_article_never_appears_again(tmp_path, corpus, fakes) -> None:
     index = tmp_path / "index"
     shutil.copy(TEST_CORPUS / PRISONERS, corpus)
