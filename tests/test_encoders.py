@@ -57,7 +57,7 @@ class Sessions:
 class Weights:
     """A stand-in for E5Weights around the stand-in tokenizer (word rows carry the ids)."""
 
-    bos, eos, pad = 0, 2, 1
+    bos, eos = 0, 2
 
     class config:
         max_positions = 512
