@@ -276,9 +276,11 @@ def _vectors(
     whose sentences are pooled from its run counts once). Returns the vectors, the number of
     texts MiniLM read, and of those the passages (pooled: all of them, those read again for a
     sentence whose home passage changed included)."""
+    old_texts = Texts.of_index(old) if old is not None else None
     reuse = {
         space: VectorReuse.of(
             old,
+            old_texts,
             space,
             int(identities[space]["dim"]),  # type: ignore[index, call-overload]
             pooled=pooled_sentences(identities[space]),
@@ -286,7 +288,8 @@ def _vectors(
         for space in spaces
     }
     new_passages = reuse["minilm"].passages_to_read(texts)
-    step = _Progress("embedding", sum(r.to_read(texts) for r in reuse.values()), progress)
+    reads = {space: r.to_read(texts) for space, r in reuse.items()}
+    step = _Progress("embedding", sum(reads.values()), progress)
     loaded: list[Models] = []
 
     def model() -> Models:
@@ -298,7 +301,7 @@ def _vectors(
     for space in spaces:
         encoder = lambda space=space: getattr(model(), space)  # noqa: E731
         vectors[space] = reuse[space].space_vectors(texts, encoder, step)
-    return vectors, reuse["minilm"].to_read(texts), new_passages
+    return vectors, reads["minilm"], new_passages
 
 
 def _report(

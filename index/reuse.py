@@ -53,19 +53,26 @@ class Texts:
     def of(cls, passages: Sequence[Passage], sentence_texts: list[str]) -> Texts:
         texts = [p.text for p in passages]
         keys = [text_hash(t) for t in texts]
+        sentence_keys = [text_hash(t) for t in sentence_texts]
         homes = sentence_homes(passages, len(sentence_texts))
         return cls(
             passage_texts=texts,
             sentence_texts=sentence_texts,
             passage_keys=keys,
-            sentence_keys=[text_hash(t) for t in sentence_texts],
+            sentence_keys=sentence_keys,
             pooled_keys=[
-                f"{keys[row]}#{place}#{text_hash(text)}"
-                for (row, place), text in zip(homes, sentence_texts, strict=True)
+                f"{keys[row]}#{place}#{key}"
+                for (row, place), key in zip(homes, sentence_keys, strict=True)
             ],
             homes=homes,
             passage_sentences=[list(p.sentence_ids) for p in passages],
         )
+
+    @classmethod
+    def of_index(cls, data: IndexData) -> Texts:
+        """The texts a stored version embedded."""
+        sentences = [data.sentence_text(row) for row in range(len(data.sentences))]
+        return cls.of(data.passages, sentences)
 
 
 class VectorReuse:
@@ -77,12 +84,18 @@ class VectorReuse:
         self.pooled = pooled
 
     @classmethod
-    def of(cls, old: IndexData | None, space: str, dim: int, pooled: bool = False) -> VectorReuse:
+    def of(
+        cls,
+        old: IndexData | None,
+        texts: Texts | None,
+        space: str,
+        dim: int,
+        pooled: bool = False,
+    ) -> VectorReuse:
+        """`texts`: Texts.of_index(old), made once for all spaces."""
         known: dict[str, np.ndarray] = {}
-        if old is not None and space in old.vectors:
+        if old is not None and texts is not None and space in old.vectors:
             stored = old.vectors[space]
-            sentences = [old.sentence_text(row) for row in range(len(old.sentences))]
-            texts = Texts.of(old.passages, sentences)
             for row, vector in enumerate(stored.passage_vectors()):
                 known[texts.passage_keys[row]] = vector
             keys = texts.pooled_keys if pooled else texts.sentence_keys
@@ -94,18 +107,17 @@ class VectorReuse:
         """Positions of the keys with no stored vector."""
         return [i for i, key in enumerate(keys) if key not in self.known]
 
-    def to_read(self, texts: Texts) -> int:
-        """How many texts (pooled: passages) this space will send to its model."""
-        if not self.pooled:
-            return len(self.missing(texts.passage_keys)) + len(self.missing(texts.sentence_keys))
-        return len(self._passages_to_read(texts))
-
     def passages_to_read(self, texts: Texts) -> int:
         """How many passages this space will send to its model (pooled: also those read again
         for a sentence whose home moved to them)."""
         if not self.pooled:
             return len(self.missing(texts.passage_keys))
         return len(self._passages_to_read(texts))
+
+    def to_read(self, texts: Texts) -> int:
+        """How many texts this space will send to its model (pooled: passages only)."""
+        sentences = 0 if self.pooled else len(self.missing(texts.sentence_keys))
+        return self.passages_to_read(texts) + sentences
 
     def space_vectors(
         self,
