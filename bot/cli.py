@@ -62,6 +62,11 @@ def _ask_command(sub) -> None:
     p.add_argument("question", nargs="*", metavar="QUESTION")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
+        "--after",
+        metavar="PREVIOUS",
+        help='the question asked before: a follow-up ("and ukraine\'s?") is completed from it',
+    )
+    p.add_argument(
         "--today",
         type=_date,
         help="YYYY-MM-DD: the day 'last week' and the sources' age count from (default: today)",
@@ -257,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             from bot.app import serve
 
             return serve(settings)
-        return _cmd_ask(settings, " ".join(args.question), as_json=args.json, today=args.today)
+        return _cmd_ask(
+            settings, " ".join(args.question), as_json=args.json, today=args.today, after=args.after
+        )
     except QuestionError as exc:
         print(f"talks: {exc}\n{USAGE_EXAMPLE}", file=sys.stderr)
         return 2
@@ -411,13 +418,22 @@ def _cmd_index(settings, *, full: bool = False) -> int:
     return 0
 
 
-def _cmd_ask(settings, question: str, *, as_json: bool, today: dt.date | None = None) -> int:
-    from index.answering import answer, validate_question
+def _cmd_ask(
+    settings,
+    question: str,
+    *,
+    as_json: bool,
+    today: dt.date | None = None,
+    after: str | None = None,
+) -> int:
+    from index.answering import answer_after, validate_question
 
     question = validate_question(question, settings.max_question_chars)  # before the model loads
+    if after is not None:
+        after = validate_question(after, settings.max_question_chars)
     _check_index(settings)
     engine = open_for_answering(settings)
-    result = answer(question, engine, settings.answer_params(), today=today)
+    result = answer_after(question, after, engine, settings.answer_params(), today=today)
     print(render_json(result) if as_json else render_text(result, today))
     return 0
 
@@ -437,11 +453,12 @@ def render_json(result: Answer) -> str:
 
 def render_text(result: Answer, today: dt.date | None = None) -> str:
     """Plain-text answer for the terminal."""
-    from bot.formatting import dating, declined
+    from bot.formatting import answering, dating, declined
 
+    lines = [textwrap.fill(answering(result), width=100)] if result.asked is not None else []
     if not result.answered:
-        return declined(result, see_sources=False)
-    lines = [textwrap.fill(result.answer or "", width=100)]
+        return "\n".join([*lines, declined(result, see_sources=False)])
+    lines.append(textwrap.fill(result.answer or "", width=100))
     when = dating(result, today)
     if when:
         lines.append(textwrap.fill(when, width=100))

@@ -78,6 +78,11 @@ def dating(result: Answer, today: dt.date | None = None) -> str:
     return line
 
 
+def answering(result: Answer) -> str:
+    """ "Answering: who headed ukraine's delegation?" for a completed follow-up (plain text)."""
+    return text("answering", result.language, question=result.question)
+
+
 def declined(result: Answer, *, see_sources: bool = True) -> str:
     """ "Not in my sources", and why when it is known: the question asks about a time after the
     newest article (plain text)."""
@@ -116,7 +121,11 @@ def quote_block(quote: Quote, *, expandable: bool) -> str:
 
 
 def answer_blocks(result: Answer, quotes: list[Quote] | None = None) -> list[str]:
-    """The answer as HTML blocks: the statement, then one block per quote."""
+    """The answer as HTML blocks: what was answered when a follow-up was completed ("Answering:
+    who headed ukraine's delegation?"), the statement, then one block per quote."""
+    if result.asked is not None:
+        shown = f"<i>{esc(answering(result))}</i>"
+        return [shown, *answer_blocks(result.model_copy(update={"asked": None}), quotes)]
     if not result.answered:
         return [esc(declined(result))]
     quotes = result.quotes if quotes is None else quotes

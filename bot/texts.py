@@ -79,6 +79,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Вибачте, під час відповіді щось пішло не так. Спробуйте ще раз за мить.",
         "ru": "Извините, при ответе что-то пошло не так. Попробуйте ещё раз через минуту.",
     },
+    "answering": {
+        "en": "Answering: {question}",
+        "uk": "Відповідаю на: {question}",
+        "ru": "Отвечаю на: {question}",
+    },
     "more_expired": {
         "en": "That answer is too old for more sources: please ask again.",
         "uk": "Ця відповідь надто давня для інших джерел: спитайте ще раз.",

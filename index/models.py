@@ -90,3 +90,6 @@ class Answer(BaseModel):
     # not answered because the question asks about a time after the newest article (its date
     # is newest_source): "in December 2025" of articles that end in July
     beyond_sources: bool = False
+    # a follow-up ("and ukraine's?") completed from the chat's previous question: what the
+    # reader typed; `question` is then what was answered ("who headed ukraine's delegation?")
+    asked: str | None = None

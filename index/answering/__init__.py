@@ -6,13 +6,15 @@ runs them. params holds every tunable, nested by stage.
 """
 
 from .compose import verify_quote
+from .followup import FollowUp, complete
 from .gate import Route, Trace, gate
 from .params import AnswerParams, GateThresholds, QuoteParams, RetrievalParams, ScoringParams
-from .pipeline import Ranked, answer, rank
+from .pipeline import Ranked, answer, answer_after, rank
 from .query import Query, validate_question
 
 __all__ = [
     "AnswerParams",
+    "FollowUp",
     "GateThresholds",
     "Query",
     "QuoteParams",
@@ -22,6 +24,8 @@ __all__ = [
     "ScoringParams",
     "Trace",
     "answer",
+    "answer_after",
+    "complete",
     "gate",
     "rank",
     "validate_question",

@@ -17,6 +17,7 @@ from index.models import Answer
 from . import headlines, scoring, verify
 from .candidates import Candidates, gather
 from .compose import compose, not_answered
+from .followup import complete
 from .gate import Trace, gate, trace
 from .params import AnswerParams
 from .query import Query, analyze
@@ -77,3 +78,19 @@ def answer(
     ranked = rank_query(query, engine, params)
     route = gate(ranked.trace, params.gate)
     return compose(ranked.candidates, ranked.query, engine, params, route)
+
+
+def answer_after(
+    message: str,
+    previous: str | None,
+    engine: Engine,
+    params: AnswerParams | None = None,
+    language: str | None = None,
+    today: dt.date | None = None,
+) -> Answer:
+    """answer() for a message of a conversation: a follow-up ("and ukraine's?") is completed
+    from `previous`, the question answered before it (None: none, or too long ago), and the
+    answer says what the reader typed (Answer.asked) beside what was answered."""
+    follow_up = complete(message, previous, names=engine.lexicon.names)
+    result = answer(follow_up.question, engine, params, language, today)
+    return result.model_copy(update={"asked": message}) if follow_up.completed else result

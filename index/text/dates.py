@@ -83,6 +83,11 @@ def _month_at(words: list[str], i: int) -> int | None:
     return None
 
 
+def month_named(words: list[str], i: int) -> int | None:
+    """The month words[i] names, read in context (see _month_at); None when it names none."""
+    return _month_at(words, i)
+
+
 def _weekday_at(words: list[str], i: int) -> int | None:
     return _calendar_words()["weekday"].get(_folded(words[i]))
 

@@ -36,6 +36,11 @@ def _exonyms() -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+def exonym_targets() -> list[str]:
+    """The English names exonyms.tsv gives (Istanbul, Geneva, Crimea…)."""
+    return [english for _, english in _exonyms()]
+
+
 def exonym(word: str) -> str | None:
     lowered = word.lower()
     for stem, english in _exonyms():
