@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .pgserver import postgres_server, postgres_url  # noqa: F401  (PostgreSQL fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SEED_CORPUS = ROOT / "corpus"
