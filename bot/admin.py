@@ -1,5 +1,6 @@
 """Editors' commands (the Telegram user ids in TALKS_ADMIN_IDS): /add, documents, /reindex,
-/stats, /follow, /unfollow, /feeds. Everyone else is politely refused and nothing happens."""
+/stats, /follow, /unfollow, /feeds, /asked. Everyone else is politely refused and nothing
+happens."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.handlers import not_text
 from bot.indexing import build
 from bot.replies import send_blocks, state_of, untrusted
 from bot.settings import Settings
+from bot.store import report
 from bot.texts import text as fixed
 from bot.watcher import IndexWatcher
 from index import feeds
@@ -237,6 +239,30 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines.append(f"Newer version {watcher.failed_version} failed to load: {watcher.failure}")
     lines += [f"Degraded: {what}: {why}" for what, why in problems().items()]
     await reply(update, context, "\n".join(lines))
+
+
+ASKED_DAYS = 7.0  # /asked without a number: the last week
+
+
+async def asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/asked [days] (editors): the questions readers asked that were declined or given a 👎,
+    grouped by wording, most frequent first: what the articles should cover."""
+    if not await _admin(update, context):
+        return
+    store = state_of(context).store
+    arg = (context.args or [str(ASKED_DAYS)])[0]
+    try:
+        days = float(arg)
+        if not 0 < days <= 3650:
+            raise ValueError
+    except ValueError:
+        await reply(update, context, "Usage: /asked [days], e.g. /asked 30 (default 7).")
+        return
+    if store is None or not store.log_questions:
+        await reply(update, context, "The question log is off (TALKS_QUESTION_LOG=off).")
+        return
+    rows = await asyncio.to_thread(store.questions, time.time() - days * 86400, only_failed=True)
+    await reply(update, context, "\n".join(report.lines(report.group(rows), days)))
 
 
 def _duration(seconds: float) -> str:

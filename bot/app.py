@@ -10,6 +10,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -29,6 +30,7 @@ from bot.following import FeedPoller
 from bot.indexing import open_for_answering
 from bot.settings import Settings
 from bot.state import BotState, RateLimiter
+from bot.store import ChatStore
 from bot.watcher import IndexWatcher
 from index.answering import AnswerParams
 from index.engine import Engine
@@ -43,6 +45,7 @@ COMMANDS = [
     BotCommand("sources", "The articles I answer from"),
     BotCommand("latest", "The newest articles"),
 ]
+PRUNE_SECONDS = 6 * 3600  # how often the question log's retention is applied
 
 
 class RedactSecrets(logging.Filter):
@@ -113,26 +116,37 @@ def answer_params(settings: Settings) -> AnswerParams:
     return settings.answer_params().with_changes(quotes={"extra_quotes": EXTRA_QUOTES})
 
 
-def build_application(
-    settings: Settings, *, engine: Engine | None = None, fetcher: Fetcher | None = None
-) -> Application:
-    """The bot, ready to run. The engine is opened in post_init unless one is given (tests
-    share one across applications); `fetcher` fetches the feeds (tests give one that reaches
-    their local server)."""
-    if settings.telegram_bot_token is None:
-        raise TalksError(
-            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and set "
-            "TELEGRAM_BOT_TOKEN to the token it gives you."
-        )
-    state = BotState(
+def _state(settings: Settings, engine: Engine | None, store: ChatStore | None) -> BotState:
+    return BotState(
         params=answer_params(settings),
         shown_quotes=settings.quotes.max_quotes,
         limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
         inline_limiter=RateLimiter(settings.rate_limit_questions * 4, settings.rate_limit_seconds),
         engine=engine,
+        store=store if store is not None else settings.open_store(),
+        follow_up_seconds=settings.follow_up_seconds,
         admin_ids=settings.admin_id_set(),
         inline_slots=asyncio.Semaphore(settings.inline_concurrency),
     )
+
+
+def build_application(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    fetcher: Fetcher | None = None,
+    store: ChatStore | None = None,
+) -> Application:
+    """The bot, ready to run. The engine is opened in post_init unless one is given (tests
+    share one across applications); `fetcher` fetches the feeds (tests give one that reaches
+    their local server); the chat store is the one the settings name unless one is given.
+    Raises StoreError when the chat store cannot be opened."""
+    if settings.telegram_bot_token is None:
+        raise TalksError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and set "
+            "TELEGRAM_BOT_TOKEN to the token it gives you."
+        )
+    state = _state(settings, engine, store)
     watcher = IndexWatcher(state, settings.index_dir)
     poller = FeedPoller(state, settings, watcher, fetcher)
 
@@ -158,14 +172,19 @@ def build_application(
         app.bot_data["polling_feeds"] = asyncio.create_task(
             poller.run(settings.feed_poll_seconds), name="talks-feed-poller"
         )
+        app.bot_data["pruning"] = asyncio.create_task(
+            _prune_log(state.store, PRUNE_SECONDS), name="talks-log-retention"
+        )
 
     async def post_shutdown(app: Application) -> None:
-        for name in ("watching", "polling_feeds"):
+        for name in ("watching", "polling_feeds", "pruning"):
             task = app.bot_data.pop(name, None)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if store is None:  # the one this application opened
+            state.store.close()
 
     app = (
         ApplicationBuilder()
@@ -188,6 +207,18 @@ def build_application(
     return app
 
 
+async def _prune_log(store: ChatStore, every: float) -> None:
+    """Apply the question log's retention now and every `every` seconds."""
+    while True:
+        try:
+            deleted = await asyncio.to_thread(store.prune)
+            if deleted:
+                log.info("question log: %d rows older than the retention deleted", deleted)
+        except SQLAlchemyError as exc:
+            log.warning("could not apply the question log's retention: %s", type(exc).__name__)
+        await asyncio.sleep(every)
+
+
 def _add_handlers(app: Application) -> None:
     """Commands first, then messages (a captioned file from an editor before questions)."""
     messages = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
@@ -200,6 +231,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("follow", admin.follow))
     app.add_handler(CommandHandler("unfollow", admin.unfollow))
     app.add_handler(CommandHandler("feeds", admin.list_feeds))
+    app.add_handler(CommandHandler("asked", admin.asked))
     app.add_handler(MessageHandler(messages & filters.COMMAND, handlers.unknown_command))
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     # Before questions: a captioned file from an editor is an article, not a question.
@@ -207,6 +239,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(messages & (filters.TEXT | filters.CAPTION), handlers.question))
     app.add_handler(MessageHandler(private & filters.ATTACHMENT, handlers.not_text))
     app.add_handler(CallbackQueryHandler(handlers.more_sources, pattern=f"^{handlers.MORE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(handlers.feedback, pattern=handlers.FEEDBACK_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.stale_button))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)

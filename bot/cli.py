@@ -187,6 +187,27 @@ def _feed_commands(sub) -> None:
     _paths(p)
 
 
+def _log_command(sub) -> None:
+    p = sub.add_parser(
+        "log",
+        help="what readers asked that the articles do not answer",
+        description=(
+            "Lists the questions the bot declined or readers gave a 👎, grouped by similar "
+            "wording, most frequent first: what the articles should cover. Reads the chat store "
+            "(TALKS_DATABASE_URL, else the SQLite file in TALKS_DATA_DIR)."
+        ),
+        epilog="example: talks log --days 30; talks log --export asked.jsonl",
+    )
+    p.add_argument("--days", type=float, default=7.0, help="how far back (default 7)")
+    p.add_argument("--limit", type=int, default=20, help="subjects listed (default 20)")
+    p.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="write the rated and declined questions as labelled questions (talks eval's format)",
+    )
+
+
 def _verifier_command(sub) -> None:
     p = sub.add_parser(
         "verifier",
@@ -229,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_command,
         _feed_commands,
         _eval_command,
+        _log_command,
         _verifier_command,
     ):
         add(sub)
@@ -254,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_eval(settings, args)
         if args.command == "verifier":
             return _cmd_verifier(args)
+        if args.command == "log":
+            return _cmd_log(settings, args)
         if args.command == "add":
             return _cmd_add(settings, args)
         if args.command in ("follow", "unfollow", "feeds", "poll"):
@@ -365,6 +389,29 @@ def _cmd_verifier(args: argparse.Namespace) -> int:
         print(
             f"talks: {family} verifier trained in {record.seconds / 60:.0f} min: {record.metrics}"
         )
+    return 0
+
+
+def _cmd_log(settings, args: argparse.Namespace) -> int:
+    import time
+
+    from bot.store import report
+
+    if args.days <= 0 or args.limit < 1:
+        raise TalksError("--days must be above 0 and --limit at least 1.")
+    store = settings.open_store()
+    try:
+        store.prune()
+        since = time.time() - args.days * 86400
+        if args.export is not None:
+            items = report.labelled(store.questions(since))
+            args.export.write_text(report.jsonl(items), encoding="utf-8")
+            print(f"{len(items)} labelled questions written to {args.export}")
+            return 0
+        rows = store.questions(since, only_failed=True)
+        print("\n".join(report.lines(report.group(rows), args.days, limit=args.limit)))
+    finally:
+        store.close()
     return 0
 
 

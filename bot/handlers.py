@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from telegram import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -28,15 +29,20 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import formatting
+from bot.conversation import take_turn
 from bot.delivery import describe, lost_in_transit
 from bot.replies import send_blocks, send_html, state_of, untrusted, user_language
 from bot.state import BotState
 from bot.texts import text as fixed
 from index.answering import answer, validate_question
 from index.errors import QuestionError
+from index.models import Answer
 
 log = logging.getLogger(__name__)
 MORE_PREFIX = "more:"
+FEEDBACK_PREFIX = "fb:"  # fb:1:<question id> 👍, fb:-1:<question id> 👎
+FEEDBACK_PATTERN = rf"^{FEEDBACK_PREFIX}(-1|1):\d{{1,18}}$"
+MAX_CORRECTION_CHARS = 1000
 
 
 def _coverage(state: BotState) -> tuple[int, object]:
@@ -125,14 +131,43 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.via_bot and message.via_bot.id == context.bot.id:
         return  # one of our own inline answers, posted into the chat: not a question
     text = untrusted(message.text or message.caption)
+    replies_to_bot = _replies_to_bot(message, context.bot.id)
     if chat.type != ChatType.PRIVATE:
         if not addressed_to_bot(message, context.bot.username, context.bot.id):
             return
         text = strip_mention(text, context.bot.username)
-    await _answer(update, context, text)
+    if replies_to_bot and await _took_correction(update, context, text):
+        return
+    # In a group, a message continues the conversation only when it replies to the bot.
+    await _answer(update, context, text, follow_ups=chat.type == ChatType.PRIVATE or replies_to_bot)
 
 
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    reply = message.reply_to_message
+    return bool(reply and reply.from_user and reply.from_user.id == bot_id)
+
+
+async def _took_correction(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
+    """A reply to "reply with the right answer": kept for the editors, not answered."""
+    state = state_of(context)
+    message = update.effective_message
+    correction = text.strip()[:MAX_CORRECTION_CHARS]
+    if state.store is None or not correction:
+        return False
+    taken = await asyncio.to_thread(
+        state.store.correct,
+        update.effective_chat.id,
+        message.reply_to_message.message_id,
+        correction,
+    )
+    if taken:
+        await message.reply_text(fixed("correction_thanks", user_language(update)))
+    return taken
+
+
+async def _answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *, follow_ups: bool = True
+) -> None:
     state = state_of(context)
     message = update.effective_message
     chat_id = update.effective_chat.id
@@ -153,25 +188,24 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     engine = state.engine  # one engine for the whole question, even if it is swapped meanwhile
-    result = await asyncio.to_thread(answer, text, engine, state.params, user_language(update))
+    turn = await asyncio.to_thread(
+        take_turn,
+        state.store,
+        engine,
+        state.params,
+        chat_id,
+        text,
+        language=user_language(update),
+        follow_ups=follow_ups,
+        within=state.follow_up_seconds,
+    )
+    result = turn.result
     if result.answered:
         state.answered += 1
     else:
         state.abstained += 1
     shown, extra = result.quotes[: state.shown_quotes], result.quotes[state.shown_quotes :]
-    markup = None
-    if extra:
-        key = state.remember_more(extra)
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        fixed("more_sources", result.language, count=len(extra)),
-                        callback_data=MORE_PREFIX + key,
-                    )
-                ]
-            ]
-        )
+    markup = await _buttons(state, result, extra, turn.question_id)
     await send_blocks(
         context,
         chat_id,
@@ -181,11 +215,43 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     )
 
 
+async def _buttons(
+    state: BotState, result: Answer, extra: list, question_id: int | None
+) -> InlineKeyboardMarkup | None:
+    """ "More sources (n)" when quotes did not fit, 👍 / 👎 when the question was logged."""
+    rows = []
+    if extra and state.store is not None:
+        key = await asyncio.to_thread(state.store.keep_quotes, extra)
+        label = fixed("more_sources", result.language, count=len(extra))
+        rows.append([InlineKeyboardButton(label, callback_data=MORE_PREFIX + key)])
+    if question_id is not None:
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=f"{FEEDBACK_PREFIX}1:{question_id}"),
+                InlineKeyboardButton("👎", callback_data=f"{FEEDBACK_PREFIX}-1:{question_id}"),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _without(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineKeyboardMarkup | None:
+    """The keyboard less the buttons whose data starts with `prefix` (None when none remain)."""
+    if markup is None:
+        return None
+    rows = [
+        [b for b in row if not (b.callback_data or "").startswith(prefix)]
+        for row in markup.inline_keyboard
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
 async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "More sources" button: send the quotes that did not fit the first reply."""
     query = update.callback_query
     key = (query.data or "")[len(MORE_PREFIX) :]
-    quotes = state_of(context).more.pop(key, None)
+    store = state_of(context).store
+    quotes = await asyncio.to_thread(store.take_quotes, key) if store else None
     if quotes is None:
         await query.answer(fixed("more_expired", user_language(update)))
         return
@@ -196,7 +262,42 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send_blocks(context, chat_id, blocks, reply_to=reply_to)
     if query.message:
         with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(reply_markup=None)
+            await query.edit_message_reply_markup(
+                reply_markup=_without(query.message.reply_markup, MORE_PREFIX)
+            )
+
+
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍 / 👎 under an answer: recorded once (a double tap or a button from before a restart
+    changes nothing); after a 👎 the reader is asked for the right answer."""
+    query = update.callback_query
+    state = state_of(context)
+    language = user_language(update)
+    _, value, question_id = (query.data or "").split(":")
+    if state.store is None:
+        await query.answer(fixed("feedback_gone", language))
+        return
+    outcome = await asyncio.to_thread(state.store.feedback, int(question_id), int(value))
+    await query.answer(
+        fixed(f"feedback_{'thanks' if outcome == 'recorded' else outcome}", language)
+    )
+    if outcome != "recorded" or query.message is None:
+        return
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(
+            reply_markup=_without(query.message.reply_markup, FEEDBACK_PREFIX)
+        )
+    if int(value) < 0:
+        prompt = await send_html(
+            context,
+            query.message.chat.id,
+            formatting.esc(fixed("correction_prompt", language)),
+            reply_to=query.message.message_id,
+            reply_markup=ForceReply(selective=True),
+        )
+        await asyncio.to_thread(
+            state.store.await_correction, query.message.chat.id, prompt.message_id, int(question_id)
+        )
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

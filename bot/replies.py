@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -40,7 +40,7 @@ async def send_html(
     text: str,
     *,
     reply_to: int | None = None,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
 ) -> Message:
     """Send HTML; if Telegram cannot parse it, send the same words as plain text rather than
     lose the answer."""
@@ -73,7 +73,7 @@ async def send_blocks(
     blocks: list[str],
     *,
     reply_to: int | None = None,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
 ) -> None:
     """Pack blocks into messages under the limit; the first replies, the last gets the buttons."""
     messages = formatting.pack(blocks)

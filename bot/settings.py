@@ -124,6 +124,26 @@ class Settings(BaseSettings):
         default=600.0, ge=1, description="how often `talks serve` polls the followed feeds"
     )
     admin_ids: str = Field(default="", description="comma-separated Telegram user ids")
+    # The chat store (bot.store): follow-ups, buttons, feedback, the question log
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://USER:PASSWORD@HOST/DB for replicas; unset: SQLite in data_dir",
+    )
+    data_dir: Path = Field(
+        default=Path(".talks-data"), description="where the SQLite chat store is kept"
+    )
+    follow_up_seconds: float = Field(
+        default=600.0, ge=0, description="a follow-up is completed from a question this recent"
+    )
+    question_log: bool = Field(
+        default=True, description="log questions (off: TALKS_QUESTION_LOG=off)"
+    )
+    question_log_days: float = Field(
+        default=90.0, gt=0, description="how long logged rows are kept"
+    )
+    chat_key: SecretStr | None = Field(
+        default=None, description="key of the chat hashes (default: one made per database)"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -133,14 +153,20 @@ class Settings(BaseSettings):
         env = env_settings if environ is None else _MappingSource(settings_cls, environ)
         return init_settings, env
 
-    @field_validator("corpus_dir", "index_dir", mode="before")
+    @field_validator("corpus_dir", "index_dir", "data_dir", mode="before")
     @classmethod
     def _path_given(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "telegram_webhook_url",
+        "database_url",
+        "chat_key",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr):
@@ -207,6 +233,20 @@ class Settings(BaseSettings):
     def admin_id_set(self) -> frozenset[int]:
         """TALKS_ADMIN_IDS as numbers."""
         return frozenset(int(p) for p in re.split(r"[,\s;]+", self.admin_ids.strip()) if p)
+
+    def open_store(self):
+        """The chat store these settings name (bot.store.ChatStore), migrated."""
+        from bot.store import ChatStore
+
+        url = self.database_url.get_secret_value() if self.database_url else None
+        key = self.chat_key.get_secret_value() if self.chat_key else None
+        return ChatStore.open(
+            url,
+            self.data_dir,
+            log_questions=self.question_log,
+            retention_days=self.question_log_days,
+            chat_key=key,
+        )
 
     def answer_params(self) -> AnswerParams:
         """The answering stages as AnswerParams (the same fields, by name)."""

@@ -1,19 +1,19 @@
-"""What the running bot keeps between updates: the engine, recent answers, rate limits, counts.
+"""What the running bot keeps between updates: the engine, the chat store, rate limits, counts.
 
-No `telegram` import: handlers read and update it, tests can inspect it.
+No `telegram` import: handlers read and update it, tests can inspect it. What must outlive the
+process or be shared by replicas (previous questions, buttons, feedback) is in the chat store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 
+from bot.store import ChatStore
 from index.answering import AnswerParams
 from index.engine import Engine
-from index.models import Quote
 
 
 class RateLimiter:
@@ -62,21 +62,13 @@ class BotState:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     engine: Engine | None = None  # replaced whole when a new index version is served
-    more: OrderedDict[str, list[Quote]] = field(default_factory=OrderedDict)
+    store: ChatStore | None = None
+    follow_up_seconds: float = 600.0
     answered: int = 0
     abstained: int = 0
     inline_answered: int = 0
     inline_busy: int = 0  # inline queries given no result because every inline slot was taken
     inline_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     started: float = field(default_factory=time.time)
-    max_more: int = 1000
     admin_ids: frozenset[int] = frozenset()
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def remember_more(self, quotes: list[Quote]) -> str:
-        """Keep extra quotes for the "More sources" button; returns the key for callback data."""
-        key = secrets.token_hex(6)
-        self.more[key] = quotes
-        while len(self.more) > self.max_more:
-            self.more.popitem(last=False)
-        return key

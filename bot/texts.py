@@ -84,6 +84,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Відповідаю на: {question}",
         "ru": "Отвечаю на: {question}",
     },
+    "feedback_thanks": {
+        "en": "Thanks for telling me.",
+        "uk": "Дякую, що сказали.",
+        "ru": "Спасибо, что сказали.",
+    },
+    "feedback_already": {
+        "en": "You have already rated this answer.",
+        "uk": "Ви вже оцінили цю відповідь.",
+        "ru": "Вы уже оценили этот ответ.",
+    },
+    "feedback_gone": {
+        "en": "That answer is too old to rate now.",
+        "uk": "Ця відповідь надто давня, щоб її оцінити.",
+        "ru": "Этот ответ слишком старый, чтобы его оценить.",
+    },
+    "correction_prompt": {
+        "en": "Sorry I got that wrong. If you know the right answer, reply to this message "
+        "with it: the editors will see it.",
+        "uk": "Вибачте, що помилився. Якщо знаєте правильну відповідь, надішліть її у відповідь "
+        "на це повідомлення: редактори її побачать.",
+        "ru": "Извините, что ошибся. Если знаете правильный ответ, пришлите его ответом на это "
+        "сообщение: редакторы его увидят.",
+    },
+    "correction_thanks": {
+        "en": "Thank you: the editors will see your answer.",
+        "uk": "Дякую: редактори побачать вашу відповідь.",
+        "ru": "Спасибо: редакторы увидят ваш ответ.",
+    },
     "more_expired": {
         "en": "That answer is too old for more sources: please ask again.",
         "uk": "Ця відповідь надто давня для інших джерел: спитайте ще раз.",

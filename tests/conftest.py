@@ -49,11 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's TALKS_* settings."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """No test reads the developer's TALKS_* settings; each test's bot keeps its chats (the
+    SQLite chat store) in a folder of its own."""
     for key in list(os.environ):
         if key.startswith("TALKS_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("TALKS_DATA_DIR", str(tmp_path_factory.mktemp("chats")))
 
 
 @pytest.fixture(autouse=True)

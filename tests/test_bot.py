@@ -354,15 +354,15 @@ async def test_a_failing_handler_tells_the_user_and_the_bot_keeps_serving(tg, bo
 
 
 async def test_slow_question_does_not_block_others(tg, bot, monkeypatch) -> None:
-    import bot.handlers as handlers
-    from index.answering import answer as real_answer
+    import bot.conversation as conversation
+    from index.answering import answer_after as real_answer
 
     def maybe_slow(question: str, *args: object, **kwargs: object):
         if "slow" in question:
             time.sleep(3)
         return real_answer(question, *args, **kwargs)
 
-    monkeypatch.setattr(handlers, "answer", maybe_slow)
+    monkeypatch.setattr(conversation, "answer_after", maybe_slow)
     slow = tg.push_text("slow: where did the delegations meet?", user=tg.make_user("Slow"))
     fast = tg.push_text("Where did the delegations meet?", user=tg.make_user("Fast"))
     fast_call = await reply_to(tg, fast)

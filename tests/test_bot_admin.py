@@ -141,19 +141,19 @@ async def test_editor_add_of_a_private_address_is_refused(tg, editable) -> None:
 
 
 async def test_question_in_flight_finishes_on_the_old_index(tg, editable, monkeypatch) -> None:
-    import bot.handlers as handlers
-    from index.answering import answer as real_answer
+    import bot.conversation as conversation
+    from index.answering import answer_after as real_answer
 
     app = editable["app"]
     used = []
 
-    def slow_answer(question: str, engine, params, language=None):
+    def slow_answer(question: str, previous, engine, params, language=None, today=None):
         used.append(engine.version)
         if "slow" in question:
             time.sleep(2)
-        return real_answer(question, engine, params, language)
+        return real_answer(question, previous, engine, params, language, today)
 
-    monkeypatch.setattr(handlers, "answer", slow_answer)
+    monkeypatch.setattr(conversation, "answer_after", slow_answer)
     old = app.bot_data["state"].engine.version
     slow = tg.push_text("slow: who leads Ukraine's delegation")
     while not used:

@@ -83,6 +83,7 @@ def test_unanswerable_question_is_not_an_error_and_says_so(workspace: dict) -> N
         "newest_source": None,
         "stale": False,
         "beyond_sources": False,
+        "asked": None,  # a question of its own, not a follow-up completed from --after
     }
     result = run("ask", "Who is the president of France?", *where(workspace))
     assert result.returncode == 0

@@ -71,8 +71,8 @@ async def test_api_goes_away_with_questions_queued_and_comes_back(tg, bot) -> No
 
 
 async def test_api_goes_away_while_the_answer_is_being_sent(tg, bot, monkeypatch) -> None:
-    import bot.handlers as handlers
-    from index.answering import answer as real_answer
+    import bot.conversation as conversation
+    from index.answering import answer_after as real_answer
 
     started = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -82,7 +82,7 @@ async def test_api_goes_away_while_the_answer_is_being_sent(tg, bot, monkeypatch
         time.sleep(1.0)
         return real_answer(*args, **kwargs)
 
-    monkeypatch.setattr(handlers, "answer", slow)
+    monkeypatch.setattr(conversation, "answer_after", slow)
     msg = tg.push_text(QUESTION)
     await asyncio.wait_for(started.wait(), 20)
     await tg.go_down()  # the answer is computed meanwhile; its send meets no server

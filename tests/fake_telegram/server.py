@@ -895,6 +895,27 @@ class FakeTelegram:
             msg["reply_markup"] = p["reply_markup"]
         return msg
 
+    async def _m_editmessagereplymarkup(self, p: dict) -> dict | bool:
+        chat = self._chat(p.get("chat_id"))
+        msg = self.messages.get((chat["id"], p.get("message_id")))
+        if msg is None or msg["from"]["id"] != self.bot_user["id"]:
+            raise bad("message to edit not found")
+        markup = p.get("reply_markup") or None
+        self._check_reply_markup(markup)
+        if markup == msg.get("reply_markup") or (
+            not markup and not (msg.get("reply_markup") or {}).get("inline_keyboard")
+        ):
+            raise bad(
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
+        if markup and markup.get("inline_keyboard"):
+            msg["reply_markup"] = markup
+        else:
+            msg.pop("reply_markup", None)
+        msg["edit_date"] = int(time.time())
+        return msg
+
     async def _m_deletemessage(self, p: dict) -> bool:
         chat = self._chat(p.get("chat_id"))
         if self.messages.pop((chat["id"], p.get("message_id")), None) is None:

@@ -1,0 +1,127 @@
+"""What readers asked that the articles lack: the log's declined and 👎 questions grouped by
+similar wording, most frequent first (`talks log`, /asked), and the log as labelled questions
+for the verifier and `talks eval` (`talks log --export`).
+
+Pure: rows in, groups and lines out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.store.chats import LoggedQuestion
+from index.text.tokens import content_terms
+
+SAME_WORDING = 0.5  # share of content terms two questions have in common to be grouped
+
+
+@dataclass
+class Group:
+    """Questions asked in similar words."""
+
+    terms: set[str]
+    rows: list[LoggedQuestion] = field(default_factory=list)
+
+    @property
+    def wording(self) -> str:
+        """The wording asked most often (the latest of those tied)."""
+        counts = Counter(r.question.strip().lower() for r in self.rows)
+        best = max(counts.values())
+        return next(
+            r.question for r in reversed(self.rows) if counts[r.question.strip().lower()] == best
+        )
+
+    @property
+    def declined(self) -> int:
+        return sum(1 for r in self.rows if not r.answered)
+
+    @property
+    def disliked(self) -> int:
+        return sum(1 for r in self.rows if r.feedback == -1)
+
+    @property
+    def corrections(self) -> list[str]:
+        return [r.correction for r in self.rows if r.correction]
+
+
+def group(rows: Iterable[LoggedQuestion]) -> list[Group]:
+    """Rows grouped by wording (the share of content terms in common, of the smaller set, at
+    least SAME_WORDING), most frequent first."""
+    groups: list[Group] = []
+    for row in rows:
+        terms = content_terms(row.question) or {row.question.strip().lower()}
+        best = max(groups, key=lambda g: _overlap(g.terms, terms), default=None)
+        if best is not None and _overlap(best.terms, terms) >= SAME_WORDING:
+            best.rows.append(row)
+            best.terms |= terms
+        else:
+            groups.append(Group(set(terms), [row]))
+    return sorted(groups, key=lambda g: (-len(g.rows), -g.rows[-1].asked_at))
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def lines(groups: list[Group], days: float, *, limit: int = 20) -> list[str]:
+    """The groups as lines for an editor: "14× who leads the delegation? — not in my sources
+    14, 👎 0 — last 2025-06-03"."""
+    if not groups:
+        return [f"No declined or 👎 questions in the last {days:g} days."]
+    total = sum(len(g.rows) for g in groups)
+    out = [
+        f"Declined or 👎 in the last {days:g} days: {total} questions, {len(groups)} subjects "
+        "(most asked first):"
+    ]
+    for g in groups[:limit]:
+        last = dt.datetime.fromtimestamp(g.rows[-1].asked_at, dt.UTC).date().isoformat()
+        out.append(
+            f"{len(g.rows)}× {g.wording} — not in my sources {g.declined}, 👎 {g.disliked}, "
+            f"last {last}"
+        )
+        out += [f"    reader's answer: {c}" for c in g.corrections[:3]]
+    if len(groups) > limit:
+        out.append(f"… and {len(groups) - limit} more subjects (talks log --limit N)")
+    return out
+
+
+def labelled(rows: Iterable[LoggedQuestion]) -> list[dict]:
+    """The log in the labelled-question format of `talks eval` (q, expect, kind, lang) with
+    what a reviewer needs: a 👍 answer's statement is its expected text; a 👎 with the reader's
+    answer expects that; a 👎 without one and a decline are listed with `expect: []` and
+    `review: true` (whether the articles answer them is for an editor to say)."""
+    out = []
+    for r in rows:
+        if r.feedback == 1 and r.answered and r.answer:
+            expect, kind, review = [r.answer], "reader_up", False
+        elif r.feedback == -1 and r.correction:
+            expect, kind, review = [r.correction], "reader_corrected", True
+        elif r.feedback == -1:
+            expect, kind, review = [], "reader_down", True
+        elif not r.answered:
+            expect, kind, review = [], "declined", True
+        else:
+            continue  # answered, not rated: no label
+        out.append(
+            {
+                "id": f"log-{r.id}",
+                "q": r.question,
+                "expect": expect,
+                "kind": kind,
+                "lang": r.language,
+                "review": review,
+                "asked": r.message,
+                "answer": r.answer,
+                "articles": sorted({s["article"] for s in r.sources}),
+                "index_version": r.index_version,
+            }
+        )
+    return out
+
+
+def jsonl(items: list[dict]) -> str:
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
