@@ -1,15 +1,18 @@
 """Follow-up questions without a language model: "and ukraine's?" after "who headed russia's
 delegation?" is answered as "who headed ukraine's delegation?".
 
-A message is a follow-up when it is short and has no subject of its own: a question word alone
-("why?", "how many?"), or only a new side, time, place or name, optionally opened by a marker
-("and …", "what about …", "а …", "а как насчёт …"). Its new part replaces the part of the previous
-question of the same kind (the country, the month, the place after "in", the name); where the
-previous question has none, it is added. A message with a subject of its own is never rewritten.
+Both questions are read as phrases: runs of subject words, each of a kind (a time, a place after
+"in"/"to"/"у"…, a side (a country, its people, its capital), a name, or a common word). A message
+is a follow-up when it is short and brings no subject of its own: question words alone ("why?",
+"how many?"), or only new sides, times, places and names, optionally opened by a marker ("and …",
+"what about …", "а …", "а как насчёт …"); a question of the same form with one new part ("what
+did haley say?" after "what did clark say about monusco?", "how many police?" after "how many
+blue helmets does monusco have?"). Each new phrase replaces the previous question's phrase of its
+kind, or is added at its end. A message with a subject of its own is never rewritten.
 
-Words are read from followup_words.tsv, the country table (places.tsv), the Cyrillic exonyms and
-the calendar words, so English, Ukrainian and Russian follow the same rules. Pure: no engine,
-no state; the corpus's proper names may be given to recognise a new name ("and zakharova?").
+Words come from followup_words.tsv, the country table (places.tsv), the Cyrillic exonyms and the
+calendar words, so English, Ukrainian and Russian follow the same rules. Pure: no engine, no
+state; the corpus's proper names may be given to recognise a new name ("and zakharova?").
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from importlib.resources import files
 from index.text.dates import month_named
 from index.text.places import is_place
 from index.text.tokens import STOPWORDS, WORD
-from index.text.translit import exonym
+from index.text.translit import exonym, exonym_targets
 
 MAX_FRAGMENT_WORDS = 4  # subject words a follow-up may bring; more make a question of its own
+KINDS = ("time", "place", "side", "name", "topic")  # a phrase's kind: its strongest word's
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _DAY = re.compile(r"^\d{1,2}(st|nd|rd|th)?$")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -35,7 +39,7 @@ _CYRILLIC = re.compile(r"[а-яіїєґё]", re.I)
 @dataclass(frozen=True)
 class FollowUp:
     """What to answer: `question`, and whether it was completed from the previous one (then
-    `kind` says which part was new: side, time, place, name, ask or topic)."""
+    `kind` says which part was new: time, place, side, name, topic or ask)."""
 
     question: str
     completed: bool = False
@@ -53,6 +57,40 @@ class _Word:
         return self.text.lower().replace("’", "'")
 
 
+@dataclass(frozen=True)
+class _Phrase:
+    """Subject words in a row, with the preposition and articles before them ("in the west
+    bank"): `start`/`end` span all of it in the text, `words` only the subject words."""
+
+    kind: str
+    words: tuple[str, ...]
+    before: str | None  # the preposition, lower case
+    start: int
+    end: int
+    after_ask: bool  # right after the question words ("how many [blue helmets] …")
+    kinds: tuple[str, ...] = ()  # of each word
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A question read: its marker, its question words and its phrases."""
+
+    text: str
+    marked: bool
+    asks: tuple[str, ...]  # lower case
+    ask_span: tuple[int, int] | None
+    phrases: tuple[_Phrase, ...]
+    words: int  # all words after the marker
+
+    def content(self) -> int:
+        return sum(len(p.words) for p in self.phrases)
+
+
+# ---------------------------------------------------------------------------------- words
 @cache
 def _table() -> dict[str, tuple[tuple[str, ...], ...]]:
     """kind → phrases (each a tuple of words), longest first."""
@@ -73,8 +111,16 @@ def _single(kind: str) -> frozenset[str]:
     return frozenset(p[0] for p in _table()[kind] if len(p) == 1)
 
 
+@cache
 def _function_words() -> frozenset[str]:
-    return _single("function") | _single("before") | STOPWORDS
+    return _single("function") | _single("before") | _single("article") | STOPWORDS
+
+
+@cache
+def _venues() -> frozenset[str]:
+    """Places news names that are not countries (Geneva, Istanbul): the exonyms' English less
+    the country table's words."""
+    return frozenset(n.lower() for n in exonym_targets() if not is_place(n.lower()))
 
 
 def _words(text: str) -> list[_Word]:
@@ -89,90 +135,113 @@ def _phrase_at(words: list[_Word], i: int, kind: str) -> int:
     return 0
 
 
-def _country(word: _Word) -> bool:
-    bare = _POSSESSIVE.sub("", word.low)
-    if is_place(bare) or is_place(word.low):
-        return True
-    english = exonym(word.low) if _CYRILLIC.search(word.low) else None
-    return english is not None and is_place(english.lower())
+def _english(word: str) -> str:
+    """The word's English name when it is a Cyrillic one the exonyms know, else itself."""
+    bare = _POSSESSIVE.sub("", word)
+    found = exonym(bare) if _CYRILLIC.search(bare) else None
+    return found.lower() if found else bare
 
 
-def _time(words: list[_Word], i: int) -> bool:
-    low = words[i].low
-    return (
-        month_named([w.text for w in words], i) is not None
-        or bool(_YEAR.match(low))
-        or (bool(_DAY.match(low)) and _time_near(words, i))
-    )
-
-
-def _time_near(words: list[_Word], i: int) -> bool:
-    near = [j for j in (i - 1, i + 1) if 0 <= j < len(words)]
-    return any(month_named([w.text for w in words], j) is not None for j in near)
-
-
-@cache
-def _venues() -> frozenset[str]:
-    """Places news names that are not countries (Geneva, Istanbul): the exonyms' English less
-    the country table's words."""
-    from index.text.translit import exonym_targets
-
-    return frozenset(n.lower() for n in exonym_targets() if not is_place(n.lower()))
-
-
-def _kind_of(words: list[_Word], i: int, names: Container[str] | None) -> str:
-    """side, time, place (after in/at/в/у…), name, or topic (a common word)."""
+def _word_kind(words: list[_Word], i: int, names: Container[str] | None) -> str:
     word = words[i]
-    if _time(words, i):
+    if month_named([w.text for w in words], i) is not None or _YEAR.match(word.low):
         return "time"
-    after_before = i > 0 and words[i - 1].low in _single("before")
-    possessive = bool(_POSSESSIVE.search(word.low))
-    if not possessive and (after_before or word.low in _venues()):
-        return "place"
-    if _country(word):
+    if _DAY.match(word.low) and any(
+        month_named([w.text for w in words], j) is not None
+        for j in (i - 1, i + 1)
+        if 0 <= j < len(words)
+    ):
+        return "time"
+    english = _english(word.low)
+    if is_place(english) or is_place(word.low):
         return "side"
-    if _name_like(word, names):
+    if english in _venues():
+        return "place"
+    if (names is not None and english in names) or word.text[:1].isupper():
         return "name"
     return "topic"
 
 
-def _name_like(word: _Word, names: Container[str] | None) -> bool:
-    bare = _POSSESSIVE.sub("", word.low)
-    if names is not None and bare in names:
-        return True
-    if _CYRILLIC.search(bare):
-        return exonym(bare) is not None or word.text[:1].isupper()
-    return word.text[:1].isupper()
-
-
-@dataclass(frozen=True)
-class _Fragment:
-    words: list[_Word]  # after the marker
-    marked: bool
-    asks: tuple[str, ...]  # question words, as written
-    content: list[int]  # indexes into words of the subject words
-
-
-def _fragment(message: str) -> _Fragment:
-    words = _words(message)
-    marker = _phrase_at(words, 0, "marker") if words else 0
-    words = words[marker:]
+# -------------------------------------------------------------------------------- reading
+def _read(text: str, names: Container[str] | None, *, fragment: bool = True) -> _Reading:
+    """The question's marker, question words and phrases. In a fragment a run of subject
+    words is one phrase ("south korea", "the golan heights": a reader types only the new
+    part); in a full question a run is cut where the kind of its words changes ("headed |
+    russia's | delegation")."""
+    words = _words(text)
+    skip = _phrase_at(words, 0, "marker") if fragment and words else 0
     asks: list[str] = []
-    content: list[int] = []
-    i = 0
+    ask_span: tuple[int, int] | None = None
+    phrases: list[_Phrase] = []
     function = _function_words()
+    i = skip
     while i < len(words):
         n = _phrase_at(words, i, "ask")
-        if n:
-            asks.append(" ".join(w.text for w in words[i : i + n]))
+        if n and not phrases:
+            asks.append(" ".join(w.low for w in words[i : i + n]))
+            ask_span = (words[i].start, words[i + n - 1].end) if ask_span is None else ask_span
             i += n
             continue
-        if words[i].low not in function:
-            content.append(i)
+        if n:
+            i += n
+            continue
+        if words[i].low in function and words[i].low not in _single("before"):
+            i += 1
+            continue
+        i = _phrase_from(
+            words, i, names, phrases, after_ask=bool(asks) and not phrases, whole=fragment
+        )
+    return _Reading(text, skip > 0, tuple(asks), ask_span, tuple(phrases), len(words) - skip)
+
+
+def _phrase_from(
+    words: list[_Word],
+    i: int,
+    names: Container[str] | None,
+    out: list[_Phrase],
+    *,
+    after_ask: bool,
+    whole: bool,
+) -> int:
+    """Read one phrase starting at words[i] (a preposition, or a subject word) into `out`;
+    the index after it. `whole`: the run of subject words is one phrase, else it ends where
+    the kind of its words changes."""
+    function = _function_words()
+    first = i
+    before = None
+    if words[i].low in _single("before"):
+        before = words[i].low
         i += 1
-    return _Fragment(words, marker > 0, tuple(asks), content)
+        while i < len(words) and words[i].low in _single("article"):
+            i += 1
+    start = i
+    kinds: list[str] = []
+    while i < len(words) and words[i].low not in function and not _phrase_at(words, i, "ask"):
+        kind = _word_kind(words, i, names)
+        if kinds and not whole and kind != kinds[-1]:
+            break
+        kinds.append(kind)
+        i += 1
+    if i == start:  # a preposition with nothing after it
+        return max(i, first + 1)
+    kind = min(kinds, key=KINDS.index)
+    if before and kind in {"side", "name", "topic"}:
+        kind = "place"  # "in geneva", "to egypt", "in the west bank"
+    out.append(
+        _Phrase(
+            kind,
+            tuple(w.text for w in words[start:i]),
+            before,
+            words[first].start,
+            words[i - 1].end,
+            after_ask,
+            tuple(kinds),
+        )
+    )
+    return i
 
 
+# ------------------------------------------------------------------------------- complete
 def complete(
     message: str, previous: str | None, *, names: Container[str] | None = None
 ) -> FollowUp:
@@ -181,149 +250,127 @@ def complete(
     corpus's proper names, lower case (Lexicon.names), to recognise a new name."""
     if not previous or not previous.strip():
         return FollowUp(message)
-    frag = _fragment(message)
-    kinds = [_kind_of(frag.words, i, names) for i in frag.content]
-    if not _is_follow_up(frag, kinds, previous, names):
+    new = _read(message, names)
+    old = _read(previous, names, fragment=False)
+    new = _without_echoes(new, old)
+    if not new.phrases:
+        if new.asks and (new.marked or new.words <= 3):
+            return FollowUp(_ask_again(old, new.asks), True, "ask")
         return FollowUp(message)
-    if not frag.content:
-        return FollowUp(_ask_again(previous, frag.asks), True, "ask")
-    return _replace(previous, frag, kinds, names)
+    if not _is_follow_up(new, old):
+        return FollowUp(message)
+    return _replace(new, old)
 
 
-def _is_follow_up(
-    frag: _Fragment, kinds: list[str], previous: str, names: Container[str] | None
-) -> bool:
-    """Short, and no subject of its own: question words alone, or only new sides, times,
-    places and names (common words only when the previous question has them too, or the
-    message opens with a marker)."""
-    if not frag.content:
-        return bool(frag.asks) and (frag.marked or len(frag.words) <= 3)
-    if len(frag.content) > MAX_FRAGMENT_WORDS:
-        return False
-    if frag.asks:
-        # "who is lavrov?", "what did putin say about the ceasefire?", "when did it start?":
-        # a question of its own (a pronoun's subject is not guessed)
-        return False
-    before = {w.low for w in _words(previous)}
-    slots = [k for k in kinds if k != "topic"]
-    new_topics = [
-        frag.words[i]
-        for i, k in zip(frag.content, kinds, strict=True)
-        if k == "topic" and frag.words[i].low not in before
-    ]
-    if not slots:
-        return frag.marked and len(new_topics) <= 2
-    return len(new_topics) == 0 or (frag.marked and len(new_topics) <= 1)
-
-
-def _ask_again(previous: str, asks: tuple[str, ...]) -> str:
-    """ "why?" after "who leads the delegation?" → "why leads the delegation?" is no question;
-    the new question word replaces the old one, or opens the question."""
-    words = _words(previous)
-    ask = " ".join(asks)
-    for i in range(len(words)):
-        n = _phrase_at(words, i, "ask")
-        if n:
-            return _splice(previous, words[i].start, words[i + n - 1].end, ask)
-    return f"{ask} {_strip_end(previous)}?"
-
-
-def _replace(
-    previous: str, frag: _Fragment, kinds: list[str], names: Container[str] | None
-) -> FollowUp:
-    """Each new side, time, place or name replaces the previous question's part of the same
-    kind, or is added at its end."""
-    text = previous
-    added: list[str] = []
-    order = {"time": 0, "place": 1, "side": 2, "name": 3, "topic": 4}
-    groups = _groups(frag, kinds, {w.low for w in _words(previous)})
-    kind_shown = min((k for k, _ in groups), key=order.__getitem__)
-    for kind, phrase in groups:
-        if kind == "topic" and phrase.lower() in previous.lower():
-            continue  # the previous question's own word, repeated ("ukraine's delegation?")
-        span = _slot(text, kind, names)
-        if span is None:
-            added.append(phrase)
+def _without_echoes(new: _Reading, old: _Reading) -> _Reading:
+    """The message without phrases the previous question has word for word ("ukraine's
+    delegation?" after "who headed russia's delegation?": only "ukraine's" is new)."""
+    before = {w.low for w in _words(old.text)}
+    kept = []
+    for p in new.phrases:
+        if p.kind == "topic" and p.before is None and all(w.lower() in before for w in p.words):
             continue
-        start, end, old = span
-        text = _splice(text, start, end, _agree(phrase, old))
+        if p.kind == "side" and len(p.words) > 1:
+            own = [(w, k) for w, k in zip(p.words, p.kinds, strict=True) if w.lower() not in before]
+            if own:
+                words, kinds = zip(*own, strict=True)
+                p = _Phrase(p.kind, words, p.before, p.start, p.end, p.after_ask, kinds)
+        kept.append(p)
+    return _Reading(new.text, new.marked, new.asks, new.ask_span, tuple(kept), new.words)
+
+
+def _is_follow_up(new: _Reading, old: _Reading) -> bool:
+    """Short, with no subject of its own (see the module's docstring)."""
+    if new.content() > MAX_FRAGMENT_WORDS:
+        return False
+    topics = [p for p in new.phrases if p.kind == "topic"]
+    if new.asks:
+        # a question of its own unless it has the previous one's form with one part new
+        if new.asks[:1] != old.asks[:1] or len(new.phrases) != 1:
+            return False
+        phrase = new.phrases[0]
+        if phrase.kind == "topic":
+            return phrase.after_ask and any(p.after_ask for p in old.phrases)
+        return _target(old, phrase) is not None
+    before = {w.low for w in _words(old.text)}
+    unknown = [  # common words the previous question does not have, outside "in …" phrases
+        w
+        for p in new.phrases
+        if p.before is None
+        for w, k in zip(p.words, p.kinds, strict=True)
+        if k == "topic" and w.lower() not in before
+    ]
+    if not unknown:
+        return True
+    return new.marked and len(unknown) <= 2 and len(topics) <= 1
+
+
+def _target(old: _Reading, new: _Phrase) -> _Phrase | None:
+    """The previous question's phrase that `new` replaces: after the same question words, the
+    phrase after them; else one of its kind (a side may also replace a country after a
+    preposition), the one with the same preposition first; the first of several, but the last
+    common word (the object: "… say about the ceasefire")."""
+    if new.after_ask:  # "how many police?" for "how many blue helmets does monusco have?"
+        after = [p for p in old.phrases if p.after_ask]
+        if after:
+            return after[0]
+    same = [p for p in old.phrases if p.kind == new.kind]
+    if new.kind == "side":
+        same = same or [p for p in old.phrases if p.kind == "place" and _is_country(p)]
+    if not same:
+        return None
+    if new.before:
+        same = [p for p in same if p.before == new.before] or same
+    return same[-1] if new.kind == "topic" else same[0]
+
+
+def _is_country(phrase: _Phrase) -> bool:
+    return any(is_place(_english(w.lower())) for w in phrase.words)
+
+
+def _ask_again(old: _Reading, asks: tuple[str, ...]) -> str:
+    """ "why?" after "who leads the delegation?": the new question word replaces the old one,
+    or opens the question."""
+    ask = " ".join(asks)
+    if old.ask_span is not None:
+        start, end = old.ask_span
+        return old.text[:start] + ask + old.text[end:]
+    return f"{ask} {_strip_end(old.text)}?"
+
+
+def _replace(new: _Reading, old: _Reading) -> FollowUp:
+    """Each new phrase replaces its target in the previous question, or is added at its end
+    (replacements from the end of the text first, so the offsets hold)."""
+    edits: list[tuple[_Phrase, _Phrase]] = []
+    added: list[str] = []
+    for phrase in new.phrases:
+        target = _target(old, phrase)
+        if target is None or any(t is target for _, t in edits):
+            added.append(_shown(phrase))
+        else:
+            edits.append((phrase, target))
+    text = old.text
+    for phrase, target in sorted(edits, key=lambda e: e[1].start, reverse=True):
+        text = text[: target.start] + _agree(phrase, target) + text[target.end :]
     if added:
         text = f"{_strip_end(text)} {' '.join(added)}?"
-    if text.strip() == previous.strip():
-        return FollowUp(previous, False)
-    return FollowUp(text, True, kind_shown)
+    kind = min((p.kind for p in new.phrases), key=KINDS.index)
+    return FollowUp(text, True, kind)
 
 
-def _groups(frag: _Fragment, kinds: list[str], before: set[str]) -> list[tuple[str, str]]:
-    """The fragment's subject words as phrases of one kind each, with the word before a place
-    or time kept ("in geneva", "у липні"); a new common word after a side stays with it ("the
-    syrian government's"), one the previous question has is left to it ("ukraine's
-    delegation?")."""
-    groups: list[tuple[str, list[int]]] = []
-    for i, kind in zip(frag.content, kinds, strict=True):
-        follows = bool(groups) and groups[-1][1][-1] == i - 1
-        if follows and (
-            groups[-1][0] == kind
-            or (groups[-1][0] == "side" and kind == "topic" and frag.words[i].low not in before)
-        ):
-            # one run of words of a kind; a side's own word stays with it ("syrian government's")
-            groups[-1][1].append(i)
-        else:
-            groups.append((kind, [i]))
-    phrases = []
-    for kind, idx in groups:
-        first = idx[0]
-        if (
-            kind in {"time", "place"}
-            and first > 0
-            and frag.words[first - 1].low in _single("before")
-        ):
-            first -= 1
-        phrases.append((kind, " ".join(w.text for w in frag.words[first : idx[-1] + 1])))
-    return phrases
+def _shown(phrase: _Phrase) -> str:
+    return f"{phrase.before} {phrase.text}" if phrase.before else phrase.text
 
 
-def _slot(text: str, kind: str, names: Container[str] | None) -> tuple[int, int, str] | None:
-    """Where the previous question holds a part of `kind`: (start, end, its text), the word
-    before a place or a time included. The last one wins for common words (the object: "what
-    did the memorandum say about the ceasefire?"), the first for the rest."""
-    words = _words(text)
-    found: list[tuple[int, int]] = []
-    for i in range(len(words)):
-        if words[i].low in _function_words() or _phrase_at(words, i, "ask"):
-            continue
-        if _kind_of(words, i, names) != kind:
-            continue
-        first = i
-        if kind in {"time", "place"} and i > 0 and words[i - 1].low in _single("before"):
-            first = i - 1
-        if found and found[-1][1] == i - 1:  # one run of words ("16 May", "Sergei Lavrov")
-            found[-1] = (found[-1][0], i)
-        else:
-            found.append((first, i))
-    if not found:
-        return None
-    first, last = found[-1] if kind == "topic" else found[0]
-    start, end = words[first].start, words[last].end
-    return start, end, text[start:end]
-
-
-def _agree(new: str, old: str) -> str:
-    """The new words in the old part's form: "ukraine" for "russia's" → "ukraine's"; a place
-    or time keeps its own "in"/"у" when it has one, else takes the old one's."""
-    old_words, new_words = old.split(), new.split()
-    if _POSSESSIVE.search(old) and not _POSSESSIVE.search(new) and not _CYRILLIC.search(new):
-        return new + "'s"
-    before = _single("before")
-    if len(old_words) > 1 and old_words[0].lower() in before and new_words[0].lower() not in before:
-        return f"{old_words[0]} {new}"
-    if len(new_words) > 1 and new_words[0].lower() in before and old_words[0].lower() not in before:
-        return " ".join(new_words[1:])  # "the geneva talks" + "in astana" → "the astana talks"
-    return new
-
-
-def _splice(text: str, start: int, end: int, new: str) -> str:
-    return text[:start] + new + text[end:]
+def _agree(new: _Phrase, old: _Phrase) -> str:
+    """The new words in the old phrase's form: "ukraine" for "russia's" → "ukraine's"; the old
+    preposition kept when the new phrase has none ("and geneva?" for "in astana")."""
+    text = new.text
+    possessive = _POSSESSIVE.search(old.words[-1]) and not _POSSESSIVE.search(text)
+    if possessive and not _CYRILLIC.search(text):
+        text += "'s"
+    before = (new.before or old.before) if old.before else None  # "the geneva talks" stays
+    return f"{before} {text}" if before else text
 
 
 def _strip_end(text: str) -> str:
