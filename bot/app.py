@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot import admin, handlers
-from bot.delivery import DeliveryLimiter, describe, lost_in_transit
+from bot.delivery import DeliveryLimiter, api_probe, describe, lost_in_transit
 from bot.following import FeedPoller
 from bot.indexing import open_for_answering
 from bot.settings import Settings
@@ -116,6 +116,11 @@ def answer_params(settings: Settings) -> AnswerParams:
     return settings.answer_params().with_changes(quotes={"extra_quotes": EXTRA_QUOTES})
 
 
+def _probe(settings: Settings):
+    token = settings.telegram_bot_token.get_secret_value()
+    return api_probe(settings.telegram_base_url, token)
+
+
 def _state(settings: Settings, engine: Engine | None, store: ChatStore | None) -> BotState:
     return BotState(
         params=answer_params(settings),
@@ -194,7 +199,7 @@ def build_application(
         .concurrent_updates(settings.concurrent_updates)
         # Replies quote the question, and still arrive if the user deleted it meanwhile.
         .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
-        .rate_limiter(DeliveryLimiter(max_retries=3))
+        .rate_limiter(DeliveryLimiter(max_retries=3, probe=_probe(settings)))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -397,7 +397,7 @@ def _cmd_log(settings, args: argparse.Namespace) -> int:
 
     from bot.store import report
 
-    if args.days <= 0 or args.limit < 1:
+    if not args.days > 0 or args.limit < 1:  # `not >`: --days nan is refused too
         raise TalksError("--days must be above 0 and --limit at least 1.")
     store = settings.open_store()
     try:

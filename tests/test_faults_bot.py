@@ -13,6 +13,7 @@ import pytest
 
 from bot.texts import text as fixed
 
+from .conftest import TOKEN
 from .helpers import is_reply_to, reply_to
 
 pytestmark = pytest.mark.model
@@ -91,6 +92,22 @@ async def test_api_goes_away_while_the_answer_is_being_sent(tg, bot, monkeypatch
     call = await reply_to(tg, msg, timeout=60)
     assert "Istanbul" in call.result["text"]
     assert len(replies(tg, msg)) == 1 and apologies(tg) == []
+
+
+@pytest.mark.parametrize("run", [1, 2])
+async def test_an_outage_as_the_answer_leaves_loses_no_answer(tg, bot, caplog, run) -> None:
+    """The network drops as the answer is sent (its connection cut, the API unreachable for 6
+    s): the answer is sent again once the API is back, exactly once; two runs, since the
+    original failure showed in one of two."""
+    tg.outage_at("sendMessage", 6.0)
+    msg = tg.push_text(QUESTION)
+    with caplog.at_level(logging.WARNING):
+        call = await reply_to(tg, msg, timeout=60)
+    assert "Istanbul" in call.result["text"]
+    await asyncio.sleep(1.5)  # time for a second copy, if one came
+    assert len(replies(tg, msg)) == 1 and apologies(tg) == []
+    assert "sending it again once it is back" in caplog.text
+    assert TOKEN not in caplog.text
 
 
 async def test_answer_whose_response_is_lost_is_not_sent_twice(tg, bot, caplog) -> None:

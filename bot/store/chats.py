@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -328,9 +329,19 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     writer rather than fail, and let SQLAlchemy say when transactions begin."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # A new file is switched to WAL by whichever connection comes first; two switching at once
+    # deadlock, and SQLite fails one at once ("database is locked") instead of waiting: retry,
+    # the file is in WAL mode by then and the switch is a no-op.
+    for attempt in range(200):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if attempt == 199 or "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -214,6 +214,7 @@ class FakeTelegram:
         self._faults: dict[str, list[TgError]] = {}
         self._failing: tuple[float, int, frozenset[str] | None] | None = None
         self._drops: dict[str, list[bool]] = {}  # method -> [handle before dropping?, …]
+        self._outages: dict[str, float] = {}  # method -> seconds the API goes away at its call
         self._call_event = asyncio.Event()
         self._closing = False
         self._buckets: dict[Any, _Bucket] = {}
@@ -434,6 +435,17 @@ class FakeTelegram:
         after_handling=True the call takes effect first (a message is sent, its answer lost)."""
         self._drops.setdefault(method, []).extend([after_handling] * times)
 
+    def outage_at(self, method: str, seconds: float) -> None:
+        """At the next call of `method` the API goes away for `seconds`: that call's connection
+        is cut unanswered (it takes no effect) and nothing listens until it comes back."""
+        self._outages[method] = seconds
+
+    async def _away_for(self, seconds: float) -> None:
+        await self.go_down()
+        await asyncio.sleep(seconds)
+        if not self._closing:
+            await self.come_back()
+
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
 
@@ -526,6 +538,12 @@ class FakeTelegram:
             if faults:
                 raise faults.pop(0)
             self._raise_if_failing(method)
+            if method in self._outages:  # the network goes as the request arrives
+                seconds = self._outages.pop(method)
+                asyncio.get_running_loop().create_task(self._away_for(seconds))
+                await asyncio.sleep(0.05)  # the port closes first
+                request.transport.close()  # type: ignore[union-attr]
+                return web.Response(status=200)
             drops = self._drops.get(method)
             if drops:
                 if drops.pop(0):  # it takes effect and is recorded; the client never hears
