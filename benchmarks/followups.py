@@ -52,11 +52,10 @@ def main() -> int:
     settings = Settings(corpus_dir=CORPUS, index_dir=args.index)
     engine = open_for_answering(settings)
     params = settings.answer_params()
-    names = engine.lexicon.names
 
     rows = []
     for pair in pairs:
-        done = complete(pair["q"], pair["prev"], names=names)
+        done = complete(pair["q"], pair["prev"], is_name=engine.lexicon.is_name)
         after = answer_after(pair["q"], pair["prev"], engine, params, today=TODAY)
         alone = answer(pair["q"], engine, params, today=TODAY)
         rows.append(

@@ -26,7 +26,7 @@ from index.text.names import (
 from index.text.places import same_place
 from index.text.stem import stem
 from index.text.tokens import WORD, terms_of
-from index.text.translit import fold
+from index.text.translit import fold, latin_keys
 
 
 class Lexicon:
@@ -80,6 +80,16 @@ class Lexicon:
                 found.add(self.folded[at][1])
                 at += 1
         return sorted(found, key=lambda w: (-self.df.get(stem(w), 0), w))[:limit]
+
+    def is_name(self, word: str) -> bool:
+        """The corpus writes `word` as a proper name ("Lavrov"; "Гиви" and "гіві" by the Latin
+        spelling they fold to: "Givi"), whatever its case in the question."""
+        low = bare(word.lower())
+        if low.isascii():
+            return low in self.proper
+        keys = {k for language in ("uk", "ru") for k in latin_keys(low, language)}
+        keys |= {k.replace("h", "g") for k in keys}  # Ukrainian г for a Russian-spelt name
+        return any(w in self.proper for w in self.latin_matches(keys))
 
     def known(self, word: str) -> bool:
         """The corpus uses the word (as written, without a possessive, or by its stem)."""

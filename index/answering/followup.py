@@ -12,13 +12,13 @@ kind, or is added at its end. A message with a subject of its own is never rewri
 
 Words come from followup_words.tsv, the country table (places.tsv), the Cyrillic exonyms and the
 calendar words, so English, Ukrainian and Russian follow the same rules. Pure: no engine, no
-state; the corpus's proper names may be given to recognise a new name ("and zakharova?").
+state; the corpus's proper names may be given to recognise a name ("and zakharova?").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -142,7 +142,7 @@ def _english(word: str) -> str:
     return found.lower() if found else bare
 
 
-def _word_kind(words: list[_Word], i: int, names: Container[str] | None) -> str:
+def _word_kind(words: list[_Word], i: int, is_name: Callable[[str], bool] | None) -> str:
     word = words[i]
     if month_named([w.text for w in words], i) is not None or _YEAR.match(word.low):
         return "time"
@@ -157,13 +157,13 @@ def _word_kind(words: list[_Word], i: int, names: Container[str] | None) -> str:
         return "side"
     if english in _venues():
         return "place"
-    if (names is not None and english in names) or word.text[:1].isupper():
+    if word.text[:1].isupper() or (is_name is not None and is_name(word.text)):
         return "name"
     return "topic"
 
 
 # -------------------------------------------------------------------------------- reading
-def _read(text: str, names: Container[str] | None, *, fragment: bool = True) -> _Reading:
+def _read(text: str, is_name: Callable[[str], bool] | None, *, fragment: bool = True) -> _Reading:
     """The question's marker, question words and phrases. In a fragment a run of subject
     words is one phrase ("south korea", "the golan heights": a reader types only the new
     part); in a full question a run is cut where the kind of its words changes ("headed |
@@ -189,7 +189,7 @@ def _read(text: str, names: Container[str] | None, *, fragment: bool = True) -> 
             i += 1
             continue
         i = _phrase_from(
-            words, i, names, phrases, after_ask=bool(asks) and not phrases, whole=fragment
+            words, i, is_name, phrases, after_ask=bool(asks) and not phrases, whole=fragment
         )
     return _Reading(text, skip > 0, tuple(asks), ask_span, tuple(phrases), len(words) - skip)
 
@@ -197,7 +197,7 @@ def _read(text: str, names: Container[str] | None, *, fragment: bool = True) -> 
 def _phrase_from(
     words: list[_Word],
     i: int,
-    names: Container[str] | None,
+    is_name: Callable[[str], bool] | None,
     out: list[_Phrase],
     *,
     after_ask: bool,
@@ -217,7 +217,7 @@ def _phrase_from(
     start = i
     kinds: list[str] = []
     while i < len(words) and words[i].low not in function and not _phrase_at(words, i, "ask"):
-        kind = _word_kind(words, i, names)
+        kind = _word_kind(words, i, is_name)
         if kinds and not whole and kind != kinds[-1]:
             break
         kinds.append(kind)
@@ -243,15 +243,16 @@ def _phrase_from(
 
 # ------------------------------------------------------------------------------- complete
 def complete(
-    message: str, previous: str | None, *, names: Container[str] | None = None
+    message: str, previous: str | None, *, is_name: Callable[[str], bool] | None = None
 ) -> FollowUp:
     """The question to answer for `message` sent after `previous` (the previous question of
-    the chat, itself completed; None when there is none or it is too old). `names`: the
-    corpus's proper names, lower case (Lexicon.names), to recognise a new name."""
+    the chat, itself completed; None when there is none or it is too old). `is_name`: whether
+    the corpus writes a word as a proper name (Lexicon.is_name), to recognise a name typed in
+    lower case ("and zakharova?", "а моторолу?")."""
     if not previous or not previous.strip():
         return FollowUp(message)
-    new = _read(message, names)
-    old = _read(previous, names, fragment=False)
+    new = _read(message, is_name)
+    old = _read(previous, is_name, fragment=False)
     new = _without_echoes(new, old)
     if not new.phrases:
         if new.asks and (new.marked or new.words <= 3):
@@ -312,7 +313,7 @@ def _target(old: _Reading, new: _Phrase) -> _Phrase | None:
     common word (the object: "… say about the ceasefire")."""
     if new.after_ask:  # "how many police?" for "how many blue helmets does monusco have?"
         after = [p for p in old.phrases if p.after_ask]
-        if after:
+        if after and (new.kind == "topic" or after[0].kind == new.kind):
             return after[0]
     same = [p for p in old.phrases if p.kind == new.kind]
     if new.kind == "side":
@@ -366,6 +367,14 @@ def _agree(new: _Phrase, old: _Phrase) -> str:
     """The new words in the old phrase's form: "ukraine" for "russia's" → "ukraine's"; the old
     preposition kept when the new phrase has none ("and geneva?" for "in astana")."""
     text = new.text
+    if (
+        len(new.words) == 1
+        and len(old.words) > 1
+        and _POSSESSIVE.search(new.words[0])
+        and not _POSSESSIVE.search(old.words[-1])
+    ):
+        text = f"{text} {' '.join(old.words[1:])}"  # "the opposition's" for "government
+        # delegation": a modifier, the old head kept ("the opposition's delegation")
     possessive = _POSSESSIVE.search(old.words[-1]) and not _POSSESSIVE.search(text)
     if possessive and not _CYRILLIC.search(text):
         text += "'s"

@@ -91,6 +91,6 @@ def answer_after(
     """answer() for a message of a conversation: a follow-up ("and ukraine's?") is completed
     from `previous`, the question answered before it (None: none, or too long ago), and the
     answer says what the reader typed (Answer.asked) beside what was answered."""
-    follow_up = complete(message, previous, names=engine.lexicon.names)
+    follow_up = complete(message, previous, is_name=engine.lexicon.is_name)
     result = answer(follow_up.question, engine, params, language, today)
     return result.model_copy(update={"asked": message}) if follow_up.completed else result
