@@ -40,12 +40,14 @@ def take_turn(
     language: str | None = None,
     follow_ups: bool = True,
     within: float = 600.0,
+    replies_to: int | None = None,
     today: dt.date | None = None,
 ) -> Turn:
     """Answer `message` in chat `chat_id`. `follow_ups`: it may continue the chat's previous
     question (asked less than `within` seconds ago); False in a group unless it replies to
-    the bot."""
-    previous = _previous(store, chat_id, within) if follow_ups else None
+    the bot. `replies_to`: the bot's message it replies to; when that is an answer (of the
+    last day), the question it answered is the one continued, however long ago."""
+    previous = _previous(store, chat_id, within, replies_to) if follow_ups else None
     result = answer_after(message, previous, engine, params, language, today)
     question_id = None
     if store is not None:
@@ -57,11 +59,17 @@ def take_turn(
     return Turn(result, question_id)
 
 
-def _previous(store: ChatStore | None, chat_id: int, within: float) -> str | None:
-    if store is None or within <= 0:
+def _previous(
+    store: ChatStore | None, chat_id: int, within: float, replies_to: int | None
+) -> str | None:
+    if store is None:
         return None
     try:
-        return store.previous_question(chat_id, within)
+        if replies_to is not None:
+            answered = store.answered_by(chat_id, replies_to)
+            if answered is not None:
+                return answered
+        return store.previous_question(chat_id, within) if within > 0 else None
     except SQLAlchemyError as exc:
         log.warning("could not read the chat's previous question: %s", _brief(exc))
         return None

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Iterator
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     ForceReply,
     InlineKeyboardButton,
@@ -139,7 +140,13 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if replies_to_bot and await _took_correction(update, context, text):
         return
     # In a group, a message continues the conversation only when it replies to the bot.
-    await _answer(update, context, text, follow_ups=chat.type == ChatType.PRIVATE or replies_to_bot)
+    await _answer(
+        update,
+        context,
+        text,
+        follow_ups=chat.type == ChatType.PRIVATE or replies_to_bot,
+        replies_to=message.reply_to_message.message_id if replies_to_bot else None,
+    )
 
 
 def _replies_to_bot(message: Message, bot_id: int) -> bool:
@@ -166,7 +173,12 @@ async def _took_correction(update: Update, context: ContextTypes.DEFAULT_TYPE, t
 
 
 async def _answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *, follow_ups: bool = True
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    *,
+    follow_ups: bool = True,
+    replies_to: int | None = None,
 ) -> None:
     state = state_of(context)
     message = update.effective_message
@@ -198,6 +210,7 @@ async def _answer(
         language=user_language(update),
         follow_ups=follow_ups,
         within=state.follow_up_seconds,
+        replies_to=replies_to,
     )
     result = turn.result
     if result.answered:
@@ -206,13 +219,17 @@ async def _answer(
         state.abstained += 1
     shown, extra = result.quotes[: state.shown_quotes], result.quotes[state.shown_quotes :]
     markup = await _buttons(state, result, extra, turn.question_id)
-    await send_blocks(
+    sent = await send_blocks(
         context,
         chat_id,
         formatting.answer_blocks(result, shown),
         reply_to=message.message_id,
         reply_markup=markup,
     )
+    if state.store is not None:  # a reply to this answer continues its question
+        with contextlib.suppress(SQLAlchemyError):
+            ids = [m.message_id for m in sent]
+            await asyncio.to_thread(state.store.remember_answer, chat_id, ids, result.question)
 
 
 async def _buttons(

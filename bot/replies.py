@@ -74,14 +74,19 @@ async def send_blocks(
     *,
     reply_to: int | None = None,
     reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
-) -> None:
-    """Pack blocks into messages under the limit; the first replies, the last gets the buttons."""
+) -> list[Message]:
+    """Pack blocks into messages under the limit; the first replies, the last gets the buttons.
+    The messages sent."""
     messages = formatting.pack(blocks)
+    sent = []
     for i, text in enumerate(messages):
-        await send_html(
-            context,
-            chat_id,
-            text,
-            reply_to=reply_to if i == 0 else None,
-            reply_markup=reply_markup if i == len(messages) - 1 else None,
+        sent.append(
+            await send_html(
+                context,
+                chat_id,
+                text,
+                reply_to=reply_to if i == 0 else None,
+                reply_markup=reply_markup if i == len(messages) - 1 else None,
+            )
         )
+    return sent

@@ -35,7 +35,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from bot.store import schema
-from bot.store.schema import StoreError, buttons, chat_turns, deployment, prompts, questions
+from bot.store.schema import (
+    StoreError,
+    answers,
+    buttons,
+    chat_turns,
+    deployment,
+    prompts,
+    questions,
+)
 from index.models import Answer, Quote
 
 SQLITE_NAME = "chats.sqlite3"
@@ -145,6 +153,29 @@ class ChatStore:
             upsert = _insert(conn)(chat_turns).values(chat=self.chat(chat_id), **values)
             conn.execute(upsert.on_conflict_do_update(index_elements=["chat"], set_=values))
 
+    def remember_answer(
+        self, chat_id: int, message_ids: Sequence[int], question: str, now: float | None = None
+    ) -> None:
+        """The bot's messages `message_ids` answered `question`: a reply to one continues it."""
+        now = time.time() if now is None else now
+        chat = self.chat(chat_id)
+        rows = [
+            {"chat": chat, "message_id": m, "question": question, "sent_at": now}
+            for m in message_ids
+        ]
+        if rows:
+            with self._write() as conn:
+                conn.execute(_insert(conn)(answers).values(rows).on_conflict_do_nothing())
+
+    def answered_by(self, chat_id: int, message_id: int) -> str | None:
+        """The question the bot's message `message_id` answered, if it is one of its answers."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(answers.c.question).where(
+                    answers.c.chat == self.chat(chat_id), answers.c.message_id == message_id
+                )
+            ).scalar()
+
     # -------------------------------------------------------------------- the log
     def log(
         self,
@@ -211,7 +242,8 @@ class ChatStore:
             question_id = conn.execute(select(prompts.c.question_id).where(*where)).scalar()
             if question_id is None:
                 return False
-            conn.execute(delete(prompts).where(*where))
+            if not conn.execute(delete(prompts).where(*where)).rowcount:
+                return False  # another replica took the prompt meanwhile (a reply sent twice)
             conn.execute(
                 update(questions)
                 .where(questions.c.id == question_id, questions.c.correction.is_(None))
@@ -275,8 +307,8 @@ class ChatStore:
     # ------------------------------------------------------------------ retention
     def prune(self, now: float | None = None, *, buttons_days: float = 7.0) -> int:
         """Delete what is older than the retention: logged questions (and their prompts) after
-        retention_days, chat turns after a day, button payloads after `buttons_days`. The
-        number of logged questions deleted."""
+        retention_days, chat turns and answer messages after a day, button payloads after
+        `buttons_days`. The number of logged questions deleted."""
         now = time.time() if now is None else now
         cutoff = now - self.retention_days * 86400
         with self._write() as conn:
@@ -284,6 +316,7 @@ class ChatStore:
             conn.execute(delete(prompts).where(prompts.c.question_id.in_(old)))
             deleted = conn.execute(delete(questions).where(questions.c.asked_at < cutoff)).rowcount
             conn.execute(delete(chat_turns).where(chat_turns.c.asked_at < now - 86400))
+            conn.execute(delete(answers).where(answers.c.sent_at < now - 86400))
             conn.execute(delete(buttons).where(buttons.c.created_at < now - buttons_days * 86400))
         return deleted
 

@@ -61,6 +61,15 @@ chat_turns = Table(  # the last question of each chat, for follow-ups
     Column("asked_at", Float, nullable=False),
 )
 
+answers = Table(  # the bot's answer messages and the question each answered: a reply continues it
+    "answers",
+    metadata,
+    Column("chat", String(64), primary_key=True),
+    Column("message_id", Integer, primary_key=True),
+    Column("question", Text, nullable=False),
+    Column("sent_at", Float, nullable=False, index=True),
+)
+
 questions = Table(  # what readers asked: the log
     "questions",
     metadata,
@@ -99,7 +108,7 @@ buttons = Table(  # what a button under an answer needs (the quotes behind "More
 
 
 def _v1(conn: Connection) -> None:
-    for table in (deployment, chat_turns, questions, prompts, buttons):
+    for table in (deployment, chat_turns, answers, questions, prompts, buttons):
         table.create(conn)
     conn.execute(insert(deployment).values(name="chat_key", value=secrets.token_hex(32)))
 
