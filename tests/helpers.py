@@ -87,3 +87,13 @@ async def assert_silent(tg, chat_id: int, seconds: float = 1.5) -> None:
     await asyncio.sleep(seconds)
     sent = [c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
     assert sent == [], sent
+
+
+async def callback_answers(tg, count: int) -> list[str]:
+    """The texts of the first `count` answerCallbackQuery calls, once they have been made."""
+    for _ in range(200):
+        calls = tg.calls_to("answerCallbackQuery", ok=True)
+        if len(calls) >= count:
+            return [c.params.get("text", "") for c in calls[:count]]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} callback answers expected, got {len(calls)}")

@@ -16,7 +16,7 @@ import pytest
 from bot.app import build_application
 
 from .conftest import TOKEN, bot_settings, start_polling, stop_polling
-from .helpers import reply_to
+from .helpers import callback_answers, reply_to
 
 pytestmark = pytest.mark.model
 GIVI = "2017-02-08-922-top-ukraine-separatist-commander-assassinated"
@@ -158,10 +158,10 @@ async def test_feedback_is_recorded_once_and_a_correction_is_kept(tg, chat_bot) 
     prompt = await tg.wait_for_call(
         "sendMessage", lambda c: "reply to this message" in c.params.get("text", ""), timeout=20
     )
-    answers = await _callback_answers(tg, 2)
+    answers = await callback_answers(tg, 2)
     assert sorted(answers) == ["Thanks for telling me.", "You have already rated this answer."]
     tg.push_callback_query(reply, buttons["👍"], user=reader)  # a change of mind: not counted
-    await _callback_answers(tg, 3)
+    await callback_answers(tg, 3)
     prompts = [m for m in tg.sent_messages() if "reply to this message" in m["text"]]
     assert len(prompts) == 1
     edited = tg.messages[(reply["chat"]["id"], reply["message_id"])]
@@ -183,7 +183,7 @@ async def test_a_button_from_before_a_restart_still_counts_once(tg, real_engine)
     try:
         tg.push_callback_query(reply, _buttons(reply)["👍"], user=reader)
         tg.push_callback_query(reply, _buttons(reply)["👍"], user=reader)
-        answers = await _callback_answers(tg, 2)
+        answers = await callback_answers(tg, 2)
         assert sorted(answers) == ["Thanks for telling me.", "You have already rated this answer."]
         [row] = second.bot_data["state"].store.questions()
         assert row.feedback == 1
@@ -221,16 +221,6 @@ async def test_editors_see_what_readers_asked_that_the_articles_lack(tg, real_en
         assert "only the bot's editors" in refused["text"]
     finally:
         await stop_polling(app)
-
-
-async def _callback_answers(tg, count: int) -> list[str]:
-    """The texts of the first `count` answerCallbackQuery calls, once they have been made."""
-    for _ in range(200):
-        calls = tg.calls_to("answerCallbackQuery", ok=True)
-        if len(calls) >= count:
-            return [c.params.get("text", "") for c in calls[:count]]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} callback answers expected, got {len(calls)}")
 
 
 def _no_identity(store, user: dict, chat_id: int) -> None:
