@@ -14,26 +14,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.store.chats import LoggedQuestion
+from index.text.places import is_place, same_place
 from index.text.tokens import content_terms
+from index.text.translit import exonym
 
-SAME_WORDING = 0.5  # share of content terms two questions have in common to be grouped
+SAME_WORDING = 0.5  # share of their content terms two questions have in common to be grouped
 
 
 @dataclass
 class Group:
-    """Questions asked in similar words."""
+    """Questions asked in similar words, about the same countries."""
 
     terms: set[str]
+    places: frozenset[str]
     rows: list[LoggedQuestion] = field(default_factory=list)
 
     @property
     def wording(self) -> str:
-        """The wording asked most often (the latest of those tied)."""
+        """The wording asked most often (the first asked of those tied)."""
         counts = Counter(r.question.strip().lower() for r in self.rows)
         best = max(counts.values())
-        return next(
-            r.question for r in reversed(self.rows) if counts[r.question.strip().lower()] == best
-        )
+        return next(r.question for r in self.rows if counts[r.question.strip().lower()] == best)
 
     @property
     def declined(self) -> int:
@@ -49,22 +50,34 @@ class Group:
 
 
 def group(rows: Iterable[LoggedQuestion]) -> list[Group]:
-    """Rows grouped by wording (the share of content terms in common, of the smaller set, at
-    least SAME_WORDING), most frequent first."""
+    """Rows grouped by wording: the same countries ("belarus's", "belarusian", "білорусі" are
+    one), and at least SAME_WORDING of their content terms in common (of both together); most
+    frequent first."""
     groups: list[Group] = []
     for row in rows:
-        terms = content_terms(row.question) or {row.question.strip().lower()}
-        best = max(groups, key=lambda g: _overlap(g.terms, terms), default=None)
+        terms = _terms(row.question)
+        places = frozenset(t for t in terms if t.startswith("@"))
+        same = [g for g in groups if g.places == places]
+        best = max(same, key=lambda g: _overlap(g.terms, terms), default=None)
         if best is not None and _overlap(best.terms, terms) >= SAME_WORDING:
             best.rows.append(row)
-            best.terms |= terms
         else:
-            groups.append(Group(set(terms), [row]))
+            groups.append(Group(set(terms), places, [row]))
     return sorted(groups, key=lambda g: (-len(g.rows), -g.rows[-1].asked_at))
 
 
+def _terms(question: str) -> set[str]:
+    """Content terms, a country's words as one ("@belarus")."""
+    terms = set()
+    for term in content_terms(question) or {question.strip().lower()}:
+        english = exonym(term) if not term.isascii() else None
+        word = english.lower() if english else term
+        terms.add("@" + min(same_place(word)) if is_place(word) else term)
+    return terms
+
+
 def _overlap(a: set[str], b: set[str]) -> float:
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def lines(groups: list[Group], days: float, *, limit: int = 20) -> list[str]:
