@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.store.chats import LoggedQuestion
 from index.text.places import is_place, same_place
-from index.text.tokens import content_terms
+from index.text.tokens import WORD, content_terms, terms_of
 from index.text.translit import exonym
 
 SAME_WORDING = 0.5  # share of their content terms two questions have in common to be grouped
@@ -67,13 +68,27 @@ def group(rows: Iterable[LoggedQuestion]) -> list[Group]:
 
 
 def _terms(question: str) -> set[str]:
-    """Content terms, a country's words as one ("@belarus")."""
+    """Content terms, a country's words as one ("@belarus"); a country is known by its stem or
+    by the word as typed (the stem of "ukraine's" is "ukrain", which names nothing)."""
+    typed: dict[str, list[str]] = {}
+    for match in WORD.finditer(question):
+        word = match.group().lower()
+        for stem in terms_of([word]):
+            typed.setdefault(stem, []).append(_POSSESSIVE.sub("", word))
     terms = set()
     for term in content_terms(question) or {question.strip().lower()}:
-        english = exonym(term) if not term.isascii() else None
-        word = english.lower() if english else term
-        terms.add("@" + min(same_place(word)) if is_place(word) else term)
+        names = [_english(w) for w in (term, *typed.get(term, ()))]
+        place = next((name for name in names if is_place(name)), None)
+        terms.add("@" + min(same_place(place)) if place else term)
     return terms
+
+
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def _english(word: str) -> str:
+    english = exonym(word) if not word.isascii() else None
+    return english.lower() if english else word
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -108,12 +108,16 @@ buttons = Table(  # what a button under an answer needs (the quotes behind "More
 
 
 def _v1(conn: Connection) -> None:
-    for table in (deployment, chat_turns, answers, questions, prompts, buttons):
+    for table in (deployment, chat_turns, questions, prompts, buttons):
         table.create(conn)
     conn.execute(insert(deployment).values(name="chat_key", value=secrets.token_hex(32)))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]  # version n is MIGRATIONS[n - 1]
+def _v2(conn: Connection) -> None:
+    answers.create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]  # version n is MIGRATIONS[n - 1]
 LATEST = len(MIGRATIONS)
 _LOCK_ID = 0x74616C6B  # "talk": the advisory lock replicas migrate under
 
