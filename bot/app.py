@@ -105,11 +105,18 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
         if settings.telegram_webhook_secret
         else ""
     )
-    redact = RedactSecrets(token, secret)
+    redact = RedactSecrets(token, secret, _database_password(settings))
     for handler in logging.getLogger().handlers:
         handler.addFilter(DropInvalidToken())  # before redaction, which rewrites exc_info
         handler.addFilter(BriefNetworkErrors())
         handler.addFilter(redact)
+
+
+def _database_password(settings: Settings) -> str:
+    """The password in TALKS_DATABASE_URL, if any (redacted from every log line)."""
+    if settings.database_url is None:
+        return ""
+    return urlparse(settings.database_url.get_secret_value()).password or ""
 
 
 def answer_params(settings: Settings) -> AnswerParams:

@@ -42,7 +42,7 @@ from index.models import Answer
 log = logging.getLogger(__name__)
 MORE_PREFIX = "more:"
 FEEDBACK_PREFIX = "fb:"  # fb:1:<question id> 👍, fb:-1:<question id> 👎
-FEEDBACK_PATTERN = rf"^{FEEDBACK_PREFIX}(-1|1):\d{{1,18}}$"
+FEEDBACK_PATTERN = rf"^{FEEDBACK_PREFIX}(-1|1):\d{{1,9}}$"  # ids fit a 32-bit column
 MAX_CORRECTION_CHARS = 1000
 
 
@@ -238,9 +238,13 @@ async def _buttons(
     """ "More sources (n)" when quotes did not fit, 👍 / 👎 when the question was logged."""
     rows = []
     if extra and state.store is not None:
-        key = await asyncio.to_thread(state.store.keep_quotes, extra)
-        label = fixed("more_sources", result.language, count=len(extra))
-        rows.append([InlineKeyboardButton(label, callback_data=MORE_PREFIX + key)])
+        try:
+            key = await asyncio.to_thread(state.store.keep_quotes, extra)
+        except SQLAlchemyError as exc:  # the answer goes out without the button
+            log.warning("could not keep the extra quotes: %s", type(exc).__name__)
+        else:
+            label = fixed("more_sources", result.language, count=len(extra))
+            rows.append([InlineKeyboardButton(label, callback_data=MORE_PREFIX + key)])
     if question_id is not None:
         rows.append(
             [
@@ -291,14 +295,16 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = state_of(context)
     language = user_language(update)
     _, value, question_id = (query.data or "").split(":")
-    if state.store is None:
+    if state.store is None or query.message is None:
         await query.answer(fixed("feedback_gone", language))
         return
-    outcome = await asyncio.to_thread(state.store.feedback, int(question_id), int(value))
+    outcome = await asyncio.to_thread(
+        state.store.feedback, int(question_id), int(value), chat_id=query.message.chat.id
+    )
     await query.answer(
         fixed(f"feedback_{'thanks' if outcome == 'recorded' else outcome}", language)
     )
-    if outcome != "recorded" or query.message is None:
+    if outcome != "recorded":
         return
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(

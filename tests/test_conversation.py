@@ -240,3 +240,28 @@ def _no_identity(store, user: dict, chat_id: int) -> None:
     for secret in (str(user["id"]), str(chat_id), user["first_name"], user["username"],
                    user["last_name"], TOKEN, TOKEN.split(":")[1]):  # fmt: skip
         assert secret not in dump
+
+
+async def test_a_button_forged_in_another_chat_rates_nothing(tg, chat_bot) -> None:
+    alice, bob = tg.make_user("Alice"), tg.make_user("Bob")
+    hers = await ask(tg, "when was givi killed?", user=alice)
+    his = await ask(tg, "when was givi killed?", user=bob)
+    tg.push_callback_query(his, _buttons(hers)["👎"], user=bob)  # her question's id, his chat
+    assert await callback_answers(tg, 1) == ["That answer is too old to rate now."]
+    rows = chat_bot.bot_data["state"].store.questions()
+    assert [r.feedback for r in rows] == [None, None]
+
+
+async def test_with_the_database_down_questions_are_still_answered(tg, chat_bot, caplog) -> None:
+    """The chat store unreachable: answered alone, without buttons or the log, no apology."""
+    from sqlalchemy import create_engine
+
+    store = chat_bot.bot_data["state"].store
+    store.engine = create_engine("postgresql+psycopg://talks:pw@127.0.0.1:1/gone")
+    reader = tg.make_user("Reader")
+    reply = await ask(tg, "when was givi killed?", user=reader)
+    assert GIVI_QUOTE in reply["text"] and "👍" not in _buttons(reply)
+    follow = await ask(tg, "and motorola?", user=reader)
+    assert answering(follow) is None  # no previous question to complete it from
+    assert not [m for m in tg.sent_messages() if "went wrong" in m["text"]]
+    assert "could not" in caplog.text and "pw@" not in caplog.text

@@ -46,3 +46,28 @@ def test_rejected_token_traceback_is_dropped() -> None:
         logger.exception("Invalid token. Aborting retry loop.")
     logger.info("other lines still pass")
     assert stream.getvalue() == "other lines still pass\n"
+
+
+def test_the_database_password_is_redacted_from_every_log_line(capsys) -> None:
+    """configure_logging adds TALKS_DATABASE_URL's password to the secrets it redacts."""
+    from bot.app import configure_logging
+    from bot.settings import Settings
+
+    settings = Settings.from_env(
+        {"TALKS_DATABASE_URL": "postgresql://talks:pw-Секрет-42@db.example:5432/talks"}
+    )
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(settings)
+    try:
+        logging.getLogger("sqlalchemy.pool").warning(
+            "lost postgresql://talks:pw-Секрет-42@db.example:5432/talks"
+        )
+    finally:  # leave the root logger as pytest had it
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "pw-Секрет-42" not in err and "[redacted]@db.example" in err

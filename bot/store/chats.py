@@ -204,21 +204,25 @@ class ChatStore:
         with self._write() as conn:
             return conn.execute(insert(questions).values(**row)).inserted_primary_key[0]
 
-    def feedback(self, question_id: int, value: int, now: float | None = None) -> Feedback:
+    def feedback(
+        self, question_id: int, value: int, now: float | None = None, *, chat_id: int | None = None
+    ) -> Feedback:
         """A 👍 (1) or 👎 (-1): recorded once; a second press (a double tap, the other
-        button, a button from before a restart) changes nothing."""
+        button, a button from before a restart) changes nothing. With `chat_id`, only a press
+        in the chat the question was asked in counts (a forged button from another is "gone")."""
         now = time.time() if now is None else now
+        where = [questions.c.id == question_id]
+        if chat_id is not None:
+            where.append(questions.c.chat == self.chat(chat_id))
         with self._write() as conn:
             done = conn.execute(
                 update(questions)
-                .where(questions.c.id == question_id, questions.c.feedback.is_(None))
+                .where(*where, questions.c.feedback.is_(None))
                 .values(feedback=value, feedback_at=now)
             ).rowcount
             if done:
                 return "recorded"
-            exists = conn.execute(
-                select(questions.c.id).where(questions.c.id == question_id)
-            ).first()
+            exists = conn.execute(select(questions.c.id).where(*where)).first()
         return "already" if exists else "gone"
 
     def await_correction(self, chat_id: int, message_id: int, question_id: int) -> None:
