@@ -36,7 +36,9 @@ def run(
     *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess:
     command = [TALKS] if TALKS else [sys.executable, "-m", "bot"]
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALKS_")}
+    full_env = {  # the test's own chat store folder kept (conftest's _isolated_env)
+        k: v for k, v in os.environ.items() if not k.startswith("TALKS_") or k == "TALKS_DATA_DIR"
+    }
     full_env.update(env or {})
     return subprocess.run(
         [*command, *args], capture_output=True, text=True, timeout=timeout, env=full_env

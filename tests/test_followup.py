@@ -27,6 +27,7 @@ NAMES = frozenset(
          "who headed the syrian government's delegation at the astana talks?", "side"),
         ("хто очолював делегацію росії?", "а туреччини?", "хто очолював делегацію туреччини?", "side"),
         ("кто возглавлял делегацию россии?", "а турции?", "кто возглавлял делегацию турции?", "side"),
+        ("who leads Ukraine's delegation?", "а росії?", "who leads Russia's delegation?", "side"),
         # a new time
         ("who headed russia's delegation?", "what about in july?",
          "who headed russia's delegation in july?", "time"),
@@ -54,6 +55,8 @@ NAMES = frozenset(
         # a new question word
         ("when was motorola killed?", "how?", "how was motorola killed?", "ask"),
         ("коли вбили гіві?", "а де?", "де вбили гіві?", "ask"),
+        ("а скільки бойовиків перейшли до таборів?", "коли?", "коли бойовиків перейшли до таборів?",
+         "ask"),
         # a new object after a marker
         ("what did the memorandum say about the ceasefire?", "what about the prisoners?",
          "what did the memorandum say about the prisoners?", "topic"),

@@ -27,6 +27,7 @@ def serve_env(tg, index: Path, **extra: str) -> dict[str, str]:
             "TELEGRAM_POLL_TIMEOUT": "10",
             "TALKS_INDEX_DIR": str(index),
             "TALKS_CORPUS_DIR": str(SEED_CORPUS),
+            "TALKS_DATA_DIR": os.environ["TALKS_DATA_DIR"],  # this test's own chat store
             "NO_PROXY": "127.0.0.1,localhost",
         }
     )

@@ -252,7 +252,7 @@ def complete(
     if not previous or not previous.strip():
         return FollowUp(message)
     new = _read(message, is_name)
-    old = _read(previous, is_name, fragment=False)
+    old = _read(_unmarked(previous), is_name, fragment=False)
     new = _without_echoes(new, old)
     if not new.phrases:
         if new.asks and (new.marked or new.words <= 3):
@@ -261,6 +261,14 @@ def complete(
     if not _is_follow_up(new, old):
         return FollowUp(message)
     return _replace(new, old)
+
+
+def _unmarked(question: str) -> str:
+    """The question without an opening marker ("а скільки …?" → "скільки …?"): a question
+    typed whole may open with one, and a completion is built on what follows it."""
+    words = _words(question)
+    n = _phrase_at(words, 0, "marker") if words else 0
+    return question[words[n].start :] if 0 < n < len(words) else question
 
 
 def _without_echoes(new: _Reading, old: _Reading) -> _Reading:
@@ -347,7 +355,7 @@ def _replace(new: _Reading, old: _Reading) -> FollowUp:
     for phrase in new.phrases:
         target = _target(old, phrase)
         if target is None or any(t is target for _, t in edits):
-            added.append(_shown(phrase))
+            added.append(_shown(phrase, english=not _CYRILLIC.search(old.text)))
         else:
             edits.append((phrase, target))
     text = old.text
@@ -359,14 +367,24 @@ def _replace(new: _Reading, old: _Reading) -> FollowUp:
     return FollowUp(text, True, kind)
 
 
-def _shown(phrase: _Phrase) -> str:
-    return f"{phrase.before} {phrase.text}" if phrase.before else phrase.text
+def _shown(phrase: _Phrase, *, english: bool) -> str:
+    """A phrase added to the previous question; in English words after an English question
+    ("а в женеві?" → "in Geneva")."""
+    if english and _CYRILLIC.search(phrase.text):
+        before = "in" if phrase.before else None
+        text = _in_english(phrase.words)
+    else:
+        before, text = phrase.before, phrase.text
+    return f"{before} {text}" if before else text
 
 
 def _agree(new: _Phrase, old: _Phrase) -> str:
     """The new words in the old phrase's form: "ukraine" for "russia's" → "ukraine's"; the old
     preposition kept when the new phrase has none ("and geneva?" for "in astana")."""
-    text = new.text
+    text, before = new.text, new.before
+    if _CYRILLIC.search(text) and not any(_CYRILLIC.search(w) for w in old.words):
+        text = _in_english(new.words)  # "а росії?" after "who leads ukraine's delegation?"
+        before = None  # "в", "у": the old phrase's "in" is kept below
     if (
         len(new.words) == 1
         and len(old.words) > 1
@@ -378,8 +396,14 @@ def _agree(new: _Phrase, old: _Phrase) -> str:
     possessive = _POSSESSIVE.search(old.words[-1]) and not _POSSESSIVE.search(text)
     if possessive and not _CYRILLIC.search(text):
         text += "'s"
-    before = (new.before or old.before) if old.before else None  # "the geneva talks" stays
+    before = (before or old.before) if old.before else None  # "the geneva talks" stays
     return f"{before} {text}" if before else text
+
+
+def _in_english(words: tuple[str, ...]) -> str:
+    """Cyrillic words in the English the exonyms give ("росії" → "Russia"); a word they do not
+    know stays as typed."""
+    return " ".join(exonym(w.lower()) or w for w in words)
 
 
 def _strip_end(text: str) -> str:
