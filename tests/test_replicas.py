@@ -1,9 +1,10 @@
 """Two replicas of the bot behind one webhook, sharing one chat store: a conversation fed to them
-alternately is answered as by one process. PostgreSQL (the server .ci/run starts) and SQLite.
+alternately is answered as by one process. PostgreSQL (the server .ci/run starts) and SQLite;
+a round-robin proxy on 127.0.0.1 stands in for the load balancer.
 
-Each replica is a whole application (python-telegram-bot's webhook server, its own chat store
-connection, its handlers and background tasks) in this process, sharing only the index engine
-(read-only) and the database; a round-robin proxy on 127.0.0.1 stands in for the load balancer.
+The suite on both databases runs two whole applications (python-telegram-bot's webhook server,
+each its own chat store connection, handlers and background tasks) in this process, sharing
+only the read-only index engine; the last test runs two `talks serve` processes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -127,3 +128,48 @@ async def test_two_replicas_answer_a_conversation_as_one(
         for app in replicas:
             await _stop(app)
         await proxy.stop()
+
+
+async def test_two_talks_serve_processes_share_a_conversation(
+    tg, seed_index, postgres_url: str, unused_tcp_port_factory
+) -> None:
+    """Two `talks serve` processes in webhook mode on one PostgreSQL database, fed one
+    conversation alternately through the proxy, answer it as one bot."""
+    from .test_serve import serve_env, spawn, stop
+
+    ports = [unused_tcp_port_factory(), unused_tcp_port_factory()]
+    proxy, proxy_port = RoundRobin(ports), unused_tcp_port_factory()
+    await proxy.start(proxy_port)
+    procs = []
+    for port in ports:
+        env = serve_env(
+            tg,
+            seed_index,
+            TALKS_DATABASE_URL=postgres_url,
+            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{proxy_port}/hook",
+            TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+            TELEGRAM_WEBHOOK_PORT=str(port),
+            TELEGRAM_WEBHOOK_SECRET=SECRET,
+        )
+        procs.append(await spawn(env))
+    outputs = []
+    try:
+        await tg.wait_for_call(  # both replicas serving: each sets the webhook when it starts
+            "setWebhook", lambda _: len(tg.calls_to("setWebhook", ok=True)) >= 2, timeout=120
+        )
+        reader = tg.make_user("Reader")
+        first = await ask(tg, "who leads Ukraine's delegation?", user=reader)
+        second = await ask(tg, "and russia's?", user=reader)
+        third = await ask(tg, "and ukraine's?", user=reader)
+        assert proxy.served == [0, 1, 0]
+        assert answering(first) is None and "Umerov" in first["text"]
+        assert answering(second) == "who leads russia's delegation?"
+        assert "Medinsky" in second["text"]
+        assert answering(third) == "who leads ukraine's delegation?"
+    finally:
+        for proc in procs:
+            outputs.append(await stop(proc))
+        await proxy.stop()
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    password = postgres_url.split(":")[2].split("@")[0]
+    assert not any(password in out or "Traceback" in out for out in outputs)
