@@ -385,14 +385,14 @@ def _agree(new: _Phrase, old: _Phrase) -> str:
     if _CYRILLIC.search(text) and not any(_CYRILLIC.search(w) for w in old.words):
         text = _in_english(new.words)  # "а росії?" after "who leads ukraine's delegation?"
         before = None  # "в", "у": the old phrase's "in" is kept below
+    # "the opposition's" for "government delegation": a modifier, the old head kept
     if (
         len(new.words) == 1
         and len(old.words) > 1
         and _POSSESSIVE.search(new.words[0])
         and not _POSSESSIVE.search(old.words[-1])
     ):
-        text = f"{text} {' '.join(old.words[1:])}"  # "the opposition's" for "government
-        # delegation": a modifier, the old head kept ("the opposition's delegation")
+        text = f"{text} {' '.join(old.words[1:])}"  # "the opposition's delegation"
     possessive = _POSSESSIVE.search(old.words[-1]) and not _POSSESSIVE.search(text)
     if possessive and not _CYRILLIC.search(text):
         text += "'s"
