@@ -9,6 +9,7 @@ only the read-only index engine; the last test runs two `talks serve` processes 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import aiohttp
@@ -83,6 +84,23 @@ async def _replica(tg, engine, database: dict, port: int, proxy_port: int):
     return app
 
 
+async def _listening(port: int, timeout: float = 60.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:`port`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
 async def _stop(app) -> None:
     await app.updater.stop()
     await app.stop()
@@ -154,9 +172,11 @@ async def test_two_talks_serve_processes_share_a_conversation(
         procs.append(await spawn(env))
     outputs = []
     try:
-        await tg.wait_for_call(  # both replicas serving: each sets the webhook when it starts
+        await tg.wait_for_call(  # both replicas started: each sets the webhook
             "setWebhook", lambda _: len(tg.calls_to("setWebhook", ok=True)) >= 2, timeout=120
         )
+        for port in ports:  # and listening (PTB may set the webhook before it listens)
+            await _listening(port)
         reader = tg.make_user("Reader")
         first = await ask(tg, "who leads Ukraine's delegation?", user=reader)
         second = await ask(tg, "and russia's?", user=reader)
