@@ -93,7 +93,7 @@ async def assert_silent(tg, chat_id: int, seconds: float = 1.5) -> None:
 
 async def callback_answers(tg, count: int) -> list[str]:
     """The texts of the first `count` answerCallbackQuery calls, once they have been made."""
-    for _ in range(200):
+    for _ in range(400):  # 20 s
         calls = tg.calls_to("answerCallbackQuery", ok=True)
         if len(calls) >= count:
             return [c.params.get("text", "") for c in calls[:count]]
