@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot import admin, handlers
-from bot.delivery import DeliveryLimiter, api_probe, describe, lost_in_transit
+from bot.delivery import DeliveryLimiter, Probe, api_probe, describe, lost_in_transit
 from bot.following import FeedPoller
 from bot.indexing import open_for_answering
 from bot.settings import Settings
@@ -123,7 +123,8 @@ def answer_params(settings: Settings) -> AnswerParams:
     return settings.answer_params().with_changes(quotes={"extra_quotes": EXTRA_QUOTES})
 
 
-def _probe(settings: Settings):
+def _probe(settings: Settings) -> Probe:
+    """getMe through the settings' Bot API: is it reachable (bot.delivery)?"""
     token = settings.telegram_bot_token.get_secret_value()
     return api_probe(settings.telegram_base_url, token)
 
