@@ -476,8 +476,10 @@ def _cmd_ask(
     from index.answering import answer_after, validate_question
 
     question = validate_question(question, settings.max_question_chars)  # before the model loads
-    if after is not None:
+    if after is not None and after.strip():  # an empty --after: no previous question
         after = validate_question(after, settings.max_question_chars)
+    else:
+        after = None
     _check_index(settings)
     engine = open_for_answering(settings)
     result = answer_after(question, after, engine, settings.answer_params(), today=today)

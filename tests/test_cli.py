@@ -281,3 +281,14 @@ def test_index_on_a_terminal_shows_progress_with_the_time_left(tmp_path: Path) -
     assert int(embedding[-1][1]) >= 0.8 * (2 * passages + sentences)  # redraws are throttled
     assert any(left[0].isdigit() for *_, left in embedding)  # the time left, once it is known
     assert "text/s" in text and re.search(r"\(\d+\.\d articles/s\) → ", text)
+
+
+def test_ask_after_completes_a_follow_up_and_an_empty_after_is_no_previous(workspace) -> None:
+    result = run(
+        "ask", "--after", "who leads Ukraine's delegation", "and russia's?", *where(workspace)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Answering: who leads russia's delegation\n")
+    alone = run("ask", "--after", " ", "Where did the delegations meet?", *where(workspace))
+    assert alone.returncode == 0 and "Answering" not in alone.stdout
+    assert "Istanbul" in alone.stdout
