@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store import ChatStore
+from bot.store.chats import driver_line
 from index.answering import AnswerParams, answer_after
 from index.engine import Engine
 from index.models import Answer
@@ -77,6 +78,4 @@ def _previous(
 
 def _brief(exc: SQLAlchemyError) -> str:
     """The error's kind and the driver's first line (no URL, no password)."""
-    orig = getattr(exc, "orig", None)
-    first = str(orig).strip().splitlines()[0][:200] if orig else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return f"{type(exc).__name__}: {driver_line(exc)}"

@@ -114,7 +114,7 @@ class ChatStore:
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
             raise StoreError(
-                f"Cannot open the chat store at {where} ({_reason(exc)}): check "
+                f"Cannot open the chat store at {where} ({driver_line(exc)}): check "
                 "TALKS_DATABASE_URL and that the database server is running and reachable."
             ) from None
 
@@ -386,7 +386,8 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock first: no upgrade deadlocks
 
 
-def _reason(exc: OperationalError) -> str:
-    """The driver's first line, with no URL or password in it."""
-    line = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+def driver_line(exc: SQLAlchemyError) -> str:
+    """The database driver's first line (its kind when it has none), with no URL or password."""
+    orig = getattr(exc, "orig", None)
+    line = str(orig).strip().splitlines()[0] if orig and str(orig).strip() else type(exc).__name__
     return line[:200]

@@ -144,13 +144,11 @@ def _english(word: str) -> str:
 
 def _word_kind(words: list[_Word], i: int, is_name: Callable[[str], bool] | None) -> str:
     word = words[i]
-    if month_named([w.text for w in words], i) is not None or _YEAR.match(word.low):
+    texts = [w.text for w in words]
+    if month_named(texts, i) is not None or _YEAR.match(word.low):
         return "time"
-    if _DAY.match(word.low) and any(
-        month_named([w.text for w in words], j) is not None
-        for j in (i - 1, i + 1)
-        if 0 <= j < len(words)
-    ):
+    near = [j for j in (i - 1, i + 1) if 0 <= j < len(words)]
+    if _DAY.match(word.low) and any(month_named(texts, j) is not None for j in near):
         return "time"
     english = _english(word.low)
     if is_place(english) or is_place(word.low):
